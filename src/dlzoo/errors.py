@@ -1,0 +1,18 @@
+"""Errors that dlzoo reports to a user as one clear line.
+
+Anything raised as a :class:`DlzooError` is bad input (a config, a dataset, a
+net / datamodule pair), not a bug: the entry points print its message alone and
+exit non-zero, without a traceback and without writing ``metrics.json``.
+"""
+
+
+class DlzooError(Exception):
+    """Base class: a problem with the user's input, reported without a traceback."""
+
+
+class ConfigError(DlzooError):
+    """A config value, key or combination that cannot work."""
+
+
+class DataError(DlzooError):
+    """A dataset that is missing, unreadable, corrupt or cannot be downloaded."""
