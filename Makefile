@@ -1,0 +1,39 @@
+# Two commands on a fresh clone: `make train` and `make test` (each sets up first).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# The local CPU build: installed before the project so pip never pulls a CUDA build.
+TORCH ?= torch==2.13.0
+
+.PHONY: setup train test test-slow test-all lint bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet "$(TORCH)"
+	$(BIN)/pip install --quiet -e ".[dev,mlflow]"
+	$(BIN)/pip check
+	touch $@
+
+train: setup
+	$(BIN)/python scripts/train.py experiment=digits_cnn
+
+test: setup
+	$(BIN)/python -m pytest -q -m "not slow"
+
+test-slow: setup
+	$(BIN)/python -m pytest -q -m slow
+
+test-all: setup
+	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check src tests scripts
+	$(BIN)/ruff format --check src tests scripts
+
+bench: setup
+	$(BIN)/python scripts/bench.py
+
+clean:
+	rm -rf $(VENV) logs multirun outputs .pytest_cache

@@ -1,0 +1,1 @@
+"""Callbacks: a cheap progress bar and figures for TensorBoard."""

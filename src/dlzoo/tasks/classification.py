@@ -1,0 +1,150 @@
+"""Classification: a net's logits against integer class labels.
+
+Metrics (torchmetrics): accuracy, macro precision, macro recall and macro F1 on
+validation and test, plus a confusion matrix that
+:class:`dlzoo.callbacks.figures.ConfusionMatrixFigure` draws for TensorBoard. The
+training loss and accuracy are summed on the device and logged once per epoch, so a
+training step costs no host synchronisation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.optim import Optimizer
+from torchmetrics import MetricCollection
+from torchmetrics.classification import (
+    MulticlassAccuracy,
+    MulticlassConfusionMatrix,
+    MulticlassF1Score,
+    MulticlassPrecision,
+    MulticlassRecall,
+)
+
+from dlzoo.errors import ConfigError
+from dlzoo.losses import get_loss
+from dlzoo.tasks.base import Task
+
+CLASSIFICATION_LOSSES = ("cross_entropy", "nll", "bce", "mse", "rmse")
+
+
+class ClassificationTask(Task):
+    """Optimise a classifier.
+
+    Args:
+        net: maps an input batch to logits.
+        num_classes: number of classes (filled in from the datamodule).
+        optimizer: a partial that takes parameter groups.
+        scheduler: a scheduler config dict or ``None``.
+        loss: ``cross_entropy``; ``nll`` (on ``log_softmax`` of the logits); ``bce``
+            (one-vs-rest, sigmoid per class); ``mse`` / ``rmse`` (on softmax
+            probabilities against one-hot targets, as in the early-curriculum
+            exercises).
+        label_smoothing: for ``cross_entropy`` only.
+
+    Shapes:
+        batch: ``(x, y)`` with ``x`` whatever the net takes and ``y`` of shape (B,)
+        holding class indices; the net returns logits (B, num_classes).
+    """
+
+    def __init__(
+        self,
+        net: nn.Module,
+        num_classes: int,
+        optimizer: Callable[..., Optimizer],
+        scheduler: dict[str, Any] | None = None,
+        loss: str = "cross_entropy",
+        label_smoothing: float = 0.0,
+    ) -> None:
+        super().__init__(net, optimizer, scheduler)
+        if loss not in CLASSIFICATION_LOSSES:
+            raise ConfigError(
+                f"task.loss={loss!r} does not fit classification; "
+                f"valid: {', '.join(CLASSIFICATION_LOSSES)}"
+            )
+        if label_smoothing and loss != "cross_entropy":
+            raise ConfigError("task.label_smoothing works with loss=cross_entropy only")
+        self.save_hyperparameters(ignore=["net", "optimizer", "scheduler"], logger=False)
+        self.num_classes = num_classes
+        self.loss_name = loss
+        kwargs = {"label_smoothing": label_smoothing} if loss == "cross_entropy" else {}
+        self.criterion = get_loss(loss, **kwargs)
+
+        def metrics() -> MetricCollection:
+            common = {"num_classes": num_classes, "validate_args": False}
+            return MetricCollection(
+                {
+                    "acc": MulticlassAccuracy(average="micro", **common),
+                    "precision": MulticlassPrecision(average="macro", **common),
+                    "recall": MulticlassRecall(average="macro", **common),
+                    "f1": MulticlassF1Score(average="macro", **common),
+                },
+                compute_groups=True,
+            )
+
+        self.val_metrics = metrics()
+        self.test_metrics = metrics()
+        self.val_confmat = MulticlassConfusionMatrix(num_classes, validate_args=False)
+        self.test_confmat = MulticlassConfusionMatrix(num_classes, validate_args=False)
+        # Sums of loss, correct predictions and samples for the current epoch, per stage.
+        self._sums: dict[str, torch.Tensor] = {}
+
+    def compute_loss(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """The configured loss of logits (B, C) against class indices (B,)."""
+        if self.loss_name == "nll":
+            return self.criterion(F.log_softmax(logits, dim=-1), y)
+        if self.loss_name == "bce":
+            return self.criterion(logits, F.one_hot(y, self.num_classes).to(logits.dtype))
+        if self.loss_name in ("mse", "rmse"):
+            target = F.one_hot(y, self.num_classes).to(logits.dtype)
+            return self.criterion(logits.softmax(dim=-1), target)
+        return self.criterion(logits, y)
+
+    def _shared_step(self, batch: Any, stage: str) -> torch.Tensor:
+        x, y = batch[0], batch[1]
+        logits = self.net(x)  # (B, C)
+        loss = self.compute_loss(logits, y)
+        preds = logits.detach().argmax(dim=-1)  # (B,)
+        sums = torch.stack(
+            [loss.detach() * y.numel(), (preds == y).sum().to(loss.dtype), loss.new_tensor(y.numel())]
+        )
+        self._sums[stage] = self._sums[stage] + sums if stage in self._sums else sums
+        if stage == "val":
+            self.val_metrics.update(preds, y)
+            self.val_confmat.update(preds, y)
+        elif stage == "test":
+            self.test_metrics.update(preds, y)
+            self.test_confmat.update(preds, y)
+        return loss
+
+    def _log_epoch(self, stage: str, collection: MetricCollection | None = None) -> None:
+        sums = self._sums.pop(stage, None)
+        values: dict[str, torch.Tensor] = {}
+        if sums is not None:
+            values[f"{stage}/loss"] = sums[0] / sums[2]
+            if collection is None:
+                values[f"{stage}/acc"] = sums[1] / sums[2]
+        if collection is not None:
+            values.update({f"{stage}/{k}": v for k, v in collection.compute().items()})
+            collection.reset()
+        if values:
+            self.log_dict(values, on_step=False, on_epoch=True)
+
+    def on_train_epoch_end(self) -> None:
+        self._log_epoch("train")
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_epoch("val", self.val_metrics)
+
+    def on_test_epoch_end(self) -> None:
+        self._log_epoch("test", self.test_metrics)
+
+    def on_validation_epoch_start(self) -> None:
+        self.val_confmat.reset()
+
+    def on_test_epoch_start(self) -> None:
+        self.test_confmat.reset()
