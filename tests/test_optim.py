@@ -17,9 +17,13 @@ from dlzoo.train import CONFIG_DIR
 
 def small_net() -> nn.Module:
     return nn.Sequential(
-        nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(),
-        nn.LayerNorm(4 * 6 * 6), nn.Linear(4 * 6 * 6, 3),
-    )  # fmt: skip
+        nn.Conv2d(1, 4, 3),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.LayerNorm(4 * 6 * 6),
+        nn.Linear(4 * 6 * 6, 3),
+    )
 
 
 def test_weight_decay_only_on_weights() -> None:
@@ -30,9 +34,13 @@ def test_weight_decay_only_on_weights() -> None:
     no_decay_ids = {id(p) for p in no_decay["params"]}
     assert decay_ids == {id(net[0].weight), id(net[5].weight)}
     assert no_decay_ids == {
-        id(net[0].bias), id(net[1].weight), id(net[1].bias),
-        id(net[4].weight), id(net[4].bias), id(net[5].bias),
-    }  # fmt: skip
+        id(net[0].bias),
+        id(net[1].weight),
+        id(net[1].bias),
+        id(net[4].weight),
+        id(net[4].bias),
+        id(net[5].bias),
+    }
     # every trainable parameter is in exactly one group
     assert len(decay_ids | no_decay_ids) == sum(1 for _ in net.parameters())
 
@@ -87,8 +95,12 @@ def test_every_scheduler_steps(name: str) -> None:
 
 def test_onecycle_total_steps_come_from_the_trainer() -> None:
     optimizer = torch.optim.SGD(nn.Linear(1, 1).parameters(), lr=0.1, momentum=0.9)
-    config = {"_target_": "torch.optim.lr_scheduler.OneCycleLR", "max_lr": 0.1,
-              "total_steps": None, "interval": "step"}  # fmt: skip
+    config = {
+        "_target_": "torch.optim.lr_scheduler.OneCycleLR",
+        "max_lr": 0.1,
+        "total_steps": None,
+        "interval": "step",
+    }
     out = build_scheduler(config, optimizer, total_steps=37, max_epochs=1)
     assert out["scheduler"].total_steps == 37
     for _ in range(37):
@@ -115,20 +127,36 @@ def test_warmup_cosine_by_hand() -> None:
         sched.step()
         lrs.append(optimizer.param_groups[0]["lr"])
     # warmup (t+1)/(w+1), then 0.5 * (1 + cos(pi * (t - w) / (T - w)))
-    expected = [0.25, 0.5, 0.75, 1.0, 0.5 * (1 + math.cos(math.pi / 4)), 0.5,
-                0.5 * (1 + math.cos(3 * math.pi / 4)), 0.0]  # fmt: skip
+    expected = [
+        0.25,
+        0.5,
+        0.75,
+        1.0,
+        0.5 * (1 + math.cos(math.pi / 4)),
+        0.5,
+        0.5 * (1 + math.cos(3 * math.pi / 4)),
+        0.0,
+    ]
     assert lrs == pytest.approx(expected, abs=1e-9)
 
 
 def test_plateau_needs_monitor_and_lengths_need_epochs() -> None:
     optimizer = torch.optim.SGD(nn.Linear(1, 1).parameters(), lr=0.1)
     with pytest.raises(ConfigError, match="monitor"):
-        build_scheduler({"_target_": "torch.optim.lr_scheduler.ReduceLROnPlateau"}, optimizer, 10, 1)
+        build_scheduler(
+            {"_target_": "torch.optim.lr_scheduler.ReduceLROnPlateau"}, optimizer, 10, 1
+        )
     with pytest.raises(ConfigError, match="max_epochs"):
         build_scheduler(
             {"_target_": "torch.optim.lr_scheduler.OneCycleLR", "max_lr": 0.1, "total_steps": None},
-            optimizer, float("inf"), -1,
-        )  # fmt: skip
+            optimizer,
+            float("inf"),
+            -1,
+        )
     with pytest.raises(ConfigError, match="interval"):
-        build_scheduler({"_target_": "torch.optim.lr_scheduler.StepLR", "step_size": 1,
-                         "interval": "batch"}, optimizer, 10, 1)  # fmt: skip
+        build_scheduler(
+            {"_target_": "torch.optim.lr_scheduler.StepLR", "step_size": 1, "interval": "batch"},
+            optimizer,
+            10,
+            1,
+        )

@@ -60,9 +60,10 @@ def param_groups(module: nn.Module, weight_decay: float) -> list[dict[str, Any]]
                 no_decay.append(param)
             else:
                 decay.append(param)
+    # the names label the groups in LearningRateMonitor's tags (lr-Adam/decay)
     groups = [
-        {"params": decay, "weight_decay": weight_decay},
-        {"params": no_decay, "weight_decay": 0.0},
+        {"params": decay, "weight_decay": weight_decay, "name": "decay"},
+        {"params": no_decay, "weight_decay": 0.0, "name": "no_decay"},
     ]
     return [g for g in groups if g["params"]]
 
@@ -166,4 +167,3 @@ def build_scheduler(
     elif isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
         raise ConfigError("scheduler ReduceLROnPlateau needs 'monitor' (e.g. val/loss)")
     return out
-

@@ -25,10 +25,14 @@ from typing import Any
 
 import lightning as L
 import torch
-from hydra.utils import get_class, instantiate
+from hydra.errors import InstantiationException
+from hydra.utils import get_class
+from hydra.utils import instantiate as hydra_instantiate
+from lightning.pytorch.callbacks import LearningRateMonitor
+from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from dlzoo.errors import ConfigError
+from dlzoo.errors import ConfigError, DlzooError
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +111,20 @@ def validate_config(cfg: DictConfig) -> None:
 
 
 # --------------------------------------------------------------------------- building
+
+
+def instantiate(node: Any, **kwargs: Any) -> Any:
+    """``hydra.utils.instantiate`` that lets dlzoo's own errors through unwrapped.
+
+    Hydra wraps whatever a constructor raises in ``InstantiationException``; a
+    :class:`DlzooError` is a message for the user and must reach them as it is.
+    """
+    try:
+        return hydra_instantiate(node, **kwargs)
+    except InstantiationException as exc:
+        if isinstance(exc.__cause__, DlzooError):
+            raise exc.__cause__ from None
+        raise
 
 
 def _choice(group: str, fallback: str) -> str:
@@ -236,7 +254,6 @@ def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
 
 def flat_hparams(cfg: DictConfig) -> dict[str, Any]:
     """The config flattened to ``a/b/c: scalar`` for TensorBoard's HPARAMS tab."""
-    container = OmegaConf.to_container(cfg, resolve=True)
     out: dict[str, Any] = {}
 
     def walk(node: Any, prefix: str) -> None:
@@ -250,7 +267,8 @@ def flat_hparams(cfg: DictConfig) -> dict[str, Any]:
             out[prefix] = str(node)
 
     for group in ("data", "model", "task", "optimizer", "scheduler"):
-        walk(container.get(group), group)
+        node = cfg.get(group)
+        walk(OmegaConf.to_container(node, resolve=True) if node is not None else None, group)
     out["trainer/max_epochs"] = cfg.trainer.max_epochs
     out["seed"] = "null" if cfg.get("seed") is None else cfg.seed
     return out
@@ -275,16 +293,22 @@ def train(cfg: DictConfig) -> float | None:
     datamodule.prepare_data()
     datamodule.setup("fit")
     net = build_net(cfg.model, datamodule)
-    scheduler = OmegaConf.to_container(cfg.scheduler, resolve=True) if cfg.get("scheduler") else None
-    task = instantiate(
-        cfg.task,
+    scheduler = (
+        OmegaConf.to_container(cfg.scheduler, resolve=True) if cfg.get("scheduler") else None
+    )
+    # not through instantiate: Hydra would build the scheduler dict's _target_ itself
+    task_args = OmegaConf.to_container(cfg.task, resolve=True)
+    task = get_class(task_args.pop("_target_"))(
         net=net,
         optimizer=instantiate(cfg.optimizer),
         scheduler=scheduler,
+        **task_args,
         **_task_kwargs(cfg.task, datamodule),
     )
     callbacks = instantiate_dict(cfg.get("callbacks"))
     loggers = instantiate_dict(cfg.get("logger"))
+    if not loggers:  # Lightning refuses a learning-rate monitor with nowhere to log
+        callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
 
     fit_seconds = 0.0
@@ -301,12 +325,14 @@ def train(cfg: DictConfig) -> float | None:
         best = cfg.get("ckpt_path") or ""
     # Without a checkpoint (fast_dev_run, callbacks=none) the last weights are scored.
     ckpt = best or None
-    val_metrics = _scalars(trainer.validate(task, datamodule=datamodule, ckpt_path=ckpt,
-                                            verbose=False)[0], "val/")
+    val_metrics = _scalars(
+        trainer.validate(task, datamodule=datamodule, ckpt_path=ckpt, verbose=False)[0], "val/"
+    )
     test_metrics: dict[str, float] = {}
     if cfg.get("test", True):
-        test_metrics = _scalars(trainer.test(task, datamodule=datamodule, ckpt_path=ckpt,
-                                             verbose=False)[0], "test/")
+        test_metrics = _scalars(
+            trainer.test(task, datamodule=datamodule, ckpt_path=ckpt, verbose=False)[0], "test/"
+        )
 
     everything = {**val_metrics, **test_metrics}
     name = str(cfg.optimized_metric)
@@ -332,7 +358,11 @@ def train(cfg: DictConfig) -> float | None:
         write_json_atomic(output_dir / METRICS_FILE, payload)
         hparam_metrics = {f"hparams/{k}": v for k, v in everything.items() if math.isfinite(v)}
         for logger in trainer.loggers:
-            logger.log_hyperparams(flat_hparams(cfg), metrics=hparam_metrics)
+            if isinstance(logger, TensorBoardLogger):  # pairs them in the HPARAMS tab
+                logger.log_hyperparams(flat_hparams(cfg), metrics=hparam_metrics)
+            else:
+                logger.log_hyperparams(flat_hparams(cfg))
+                logger.log_metrics(hparam_metrics, step=trainer.global_step)
             logger.finalize("success")
         print(f"run directory: {output_dir.resolve()}")
     return value

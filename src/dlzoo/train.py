@@ -7,7 +7,7 @@ stderr with exit status 2, and the run directory it would have used is removed.
 
 from __future__ import annotations
 
-import logging
+import contextlib
 import re
 import shutil
 import sys
@@ -21,7 +21,6 @@ from dlzoo.errors import ConfigError, DlzooError
 CONFIG_DIR = Path(__file__).resolve().parent / "conf"
 EXIT_BAD_INPUT = 2
 
-log = logging.getLogger("dlzoo")
 
 
 def _remove_run_dir(cfg: DictConfig) -> None:
@@ -33,10 +32,8 @@ def _remove_run_dir(cfg: DictConfig) -> None:
         return
     shutil.rmtree(run_dir / ".hydra", ignore_errors=True)
     (run_dir / f"{task_name}.log").unlink(missing_ok=True)
-    try:
+    with contextlib.suppress(OSError):
         run_dir.rmdir()  # only when nothing else is in it
-    except OSError:
-        pass
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
@@ -62,7 +59,7 @@ def _first_values(overrides: list[str]) -> list[str] | None:
             continue
         if override.is_sweep_override():
             try:
-                out.append(next(iter(override.sweep_string_iterator())))
+                out.append(f"{key}={next(iter(override.sweep_string_iterator()))}")
             except Exception:
                 return None
         else:
@@ -91,6 +88,8 @@ def check_overrides(overrides: list[str]) -> None:
         try:
             compose(config_name="train", overrides=firsts)
             return
+        except OverrideParseException:
+            return
         except ConfigCompositionException as exc:
             match = re.search(r"Could not override '([^']+)'", str(exc))
             if not match or "not in struct" not in str(exc.__cause__ or exc):
@@ -103,9 +102,11 @@ def check_overrides(overrides: list[str]) -> None:
                 return
     parent, _, leaf = key.rpartition(".")
     node = OmegaConf.select(cfg, parent) if parent else cfg
-    valid = sorted(k for k in node.keys() if not str(k).startswith("_")) if node else []
+    valid = sorted(k for k in node if not str(k).startswith("_")) if node else []
     where = parent or "the root config"
-    raise ConfigError(f"unknown key '{key}': {where} has no '{leaf}'; valid keys: {', '.join(valid)}")
+    raise ConfigError(
+        f"unknown key '{key}': {where} has no '{leaf}'; valid keys: {', '.join(valid)}"
+    )
 
 
 def main() -> None:

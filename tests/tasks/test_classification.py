@@ -26,9 +26,12 @@ class FixedLogits(nn.Module):
 
 def make_task(loss: str = "cross_entropy", **kwargs: object) -> ClassificationTask:
     return ClassificationTask(
-        FixedLogits(), num_classes=3, optimizer=functools.partial(torch.optim.SGD, lr=0.1),
-        loss=loss, **kwargs,
-    )  # fmt: skip
+        FixedLogits(),
+        num_classes=3,
+        optimizer=functools.partial(torch.optim.SGD, lr=0.1),
+        loss=loss,
+        **kwargs,
+    )
 
 
 def one_hot_logits(preds: list[int]) -> torch.Tensor:
@@ -55,8 +58,10 @@ def test_validation_metrics_by_hand() -> None:
 
 def test_epoch_sums_average_over_samples_not_batches() -> None:
     task = make_task()
-    batches = [(one_hot_logits([0, 1, 2]), torch.tensor([0, 1, 0])),
-               (one_hot_logits([2]), torch.tensor([2]))]  # fmt: skip
+    batches = [
+        (one_hot_logits([0, 1, 2]), torch.tensor([0, 1, 0])),
+        (one_hot_logits([2]), torch.tensor([2])),
+    ]
     losses = [task._shared_step(b, "train") for b in batches]
     sums = task._sums["train"]
     assert sums[2].item() == 4

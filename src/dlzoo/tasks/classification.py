@@ -110,7 +110,11 @@ class ClassificationTask(Task):
         loss = self.compute_loss(logits, y)
         preds = logits.detach().argmax(dim=-1)  # (B,)
         sums = torch.stack(
-            [loss.detach() * y.numel(), (preds == y).sum().to(loss.dtype), loss.new_tensor(y.numel())]
+            [
+                loss.detach() * y.numel(),
+                (preds == y).sum().to(loss.dtype),
+                loss.new_tensor(y.numel()),
+            ]
         )
         self._sums[stage] = self._sums[stage] + sums if stage in self._sums else sums
         if stage == "val":

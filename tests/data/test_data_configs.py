@@ -1,0 +1,111 @@
+"""Every conf/data/*.yaml: keys match the class one to one and it instantiates."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+
+import lightning as L
+import pytest
+import torch
+from hydra.utils import get_class, instantiate
+from omegaconf import OmegaConf
+from PIL import Image
+from torch import nn
+
+from dlzoo.data.image import DigitsDataModule
+
+CONF = Path(__file__).resolve().parents[2] / "conf" / "data"
+OPTIONS = sorted(p.stem for p in CONF.glob("*.yaml"))
+# would download on setup: instantiated only
+DOWNLOADS = {"fashion_mnist"}
+
+
+def load(option: str, tmp_path: Path):
+    """The option's node inside a root config that supplies what it interpolates."""
+    root = OmegaConf.create({"seed": 3, "paths": {"data_dir": str(tmp_path)}})
+    root.data = OmegaConf.load(CONF / f"{option}.yaml")
+    return root.data
+
+
+def test_all_four_options_exist() -> None:
+    assert {"digits", "mnist", "fashion_mnist", "image_folder"} <= set(OPTIONS)
+
+
+@pytest.mark.parametrize("option", OPTIONS)
+def test_keys_match_init_one_to_one(option: str, tmp_path: Path) -> None:
+    node = load(option, tmp_path)
+    params = inspect.signature(get_class(node._target_)).parameters
+    assert set(node) - {"_target_"} == set(params)
+    assert node.batch_size == 64 and node.seed == 3
+
+
+@pytest.mark.parametrize("option", OPTIONS)
+def test_instantiates_and_sets_up(option: str, tmp_path: Path) -> None:
+    if option == "image_folder":
+        for name in ("a", "b"):
+            (tmp_path / "image_folder" / name).mkdir(parents=True)
+            for i in range(7):
+                Image.new("RGB", (9, 9), (i * 30, 0, 0)).save(
+                    tmp_path / "image_folder" / name / f"{i}.png"
+                )
+    dm = instantiate(load(option, tmp_path), _convert_="all")
+    assert isinstance(dm, L.LightningDataModule) and dm.seed == 3 and dm.name == option
+    if option in DOWNLOADS:
+        assert Path(dm.data_dir) == tmp_path
+        return
+    dm.prepare_data()
+    dm.setup("fit")
+    kwargs = dm.net_kwargs()
+    assert set(kwargs) == {"in_channels", "image_size", "in_features", "num_classes"}
+    x, y = next(iter(dm.val_dataloader()))
+    assert x.shape[1:] == (kwargs["in_channels"], *kwargs["image_size"])
+    assert int(y.max()) < kwargs["num_classes"] == dm.num_classes == len(dm.class_names)
+
+
+class TinyClassifier(L.LightningModule):
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Flatten(), nn.Linear(64, 10))
+        self.first_train_ids: list[torch.Tensor] = []
+
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        if batch_idx == 0:
+            self.first_train_ids.append(y.clone())
+        return nn.functional.cross_entropy(self.net(x), y)
+
+    def validation_step(self, batch, batch_idx):
+        self.log("val/loss", nn.functional.cross_entropy(self.net(batch[0]), batch[1]))
+
+    def test_step(self, batch, batch_idx):
+        self.log("test/loss", nn.functional.cross_entropy(self.net(batch[0]), batch[1]))
+
+    def configure_optimizers(self):
+        return torch.optim.Adam(self.parameters(), lr=1e-2)
+
+
+def trainer(**kwargs) -> L.Trainer:
+    return L.Trainer(
+        accelerator="cpu", devices=1, logger=False, enable_checkpointing=False,
+        enable_progress_bar=False, enable_model_summary=False, **kwargs,
+    )  # fmt: skip
+
+
+def test_digits_trains_and_tests_in_lightning() -> None:
+    dm = DigitsDataModule(batch_size=32, seed=0, augment={"shift": 1})
+    dm.prepare_data()
+    dm.setup("fit")  # as the pipeline does before Lightning calls setup again
+    model = TinyClassifier()
+    fit = trainer(max_epochs=2, limit_train_batches=5, limit_val_batches=2)
+    fit.fit(model, datamodule=dm)
+    assert fit.current_epoch == 2
+    assert not torch.equal(*model.first_train_ids)  # shuffled again in epoch 2
+    assert fit.test(model, datamodule=dm, verbose=False)[0]["test/loss"] > 0
+
+
+def test_overfit_batches_turns_shuffling_off() -> None:
+    dm = DigitsDataModule(batch_size=16, seed=0)
+    model = TinyClassifier()
+    trainer(max_epochs=2, overfit_batches=2).fit(model, datamodule=dm)
+    assert torch.equal(*model.first_train_ids)

@@ -1,0 +1,135 @@
+"""The command line as a user meets it: exit codes, one-line errors, run directories."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+TRAIN = [sys.executable, str(REPO / "scripts" / "train.py")]
+# urllib honours these: every download fails at once, as it does offline
+OFFLINE = {"http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9"}
+
+
+def run(args: list[str], tmp_path: Path, cwd: Path | None = None, **env: str):
+    environment = {
+        **os.environ,
+        "DLZOO_LOG_DIR": str(tmp_path / "logs"),
+        "DLZOO_DATA_DIR": str(tmp_path / "data"),
+        **env,
+    }
+    return subprocess.run(
+        args, cwd=cwd or tmp_path, env=environment, capture_output=True, text=True, timeout=300
+    )
+
+
+def written_metrics(tmp_path: Path) -> list[Path]:
+    return sorted((tmp_path / "logs").rglob("metrics.json"))
+
+
+def error_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("error:")]
+
+
+def test_console_script_trains_from_any_directory(tmp_path: Path) -> None:
+    exe = shutil.which("dlzoo-train", path=str(Path(sys.executable).parent))
+    assert exe, "dlzoo-train is not installed next to this python"
+    proc = run([exe, "debug=limit", "logger=csv"], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    run_dir = Path(proc.stdout.split("run directory: ")[1].split()[0])
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["model"] == "cnn" and metrics["data"] == "digits"
+    assert run_dir.is_relative_to(tmp_path / "logs" / "train" / "runs")
+    assert (run_dir / "csv" / "metrics.csv").is_file()
+
+
+def test_unknown_experiment_lists_the_valid_ones(tmp_path: Path) -> None:
+    proc = run([*TRAIN, "experiment=digits_cnnn"], tmp_path)
+    assert proc.returncode != 0
+    assert "Could not find 'experiment/digits_cnnn'" in proc.stderr
+    assert "digits_cnn" in proc.stderr and "mnist_cnn" in proc.stderr
+    assert not written_metrics(tmp_path)
+
+
+def test_unknown_key_lists_the_valid_keys(tmp_path: Path) -> None:
+    proc = run([*TRAIN, "experiment=digits_mlp", "model.hidden_size=64"], tmp_path)
+    assert proc.returncode == 2
+    (line,) = error_lines(proc.stderr)
+    assert "unknown key 'model.hidden_size'" in line and "hidden_sizes" in line
+    assert not (tmp_path / "logs").exists()
+
+
+def test_incompatible_pair_exits_with_one_line(tmp_path: Path) -> None:
+    proc = run([*TRAIN, "+model.image_size=[28,28]"], tmp_path)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    (line,) = error_lines(proc.stderr)
+    assert "model 'cnn'" in line and "data 'digits'" in line
+    assert "Traceback" not in proc.stderr
+    assert not written_metrics(tmp_path)
+    assert not list((tmp_path / "logs").rglob(".hydra")), "the failed run left its folder"
+
+
+def test_missing_dataset_offline_exits_with_one_line(tmp_path: Path) -> None:
+    proc = run([*TRAIN, "data=fashion_mnist"], tmp_path, **OFFLINE)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    (line,) = error_lines(proc.stderr)
+    assert "fashion" in line.lower() and str(tmp_path / "data") in line
+    assert not written_metrics(tmp_path)
+    assert not list((tmp_path / "data").rglob("*.gz")), "a partial download was left behind"
+
+
+def test_multirun_sweeps_every_combination(tmp_path: Path) -> None:
+    proc = run(
+        [
+            *TRAIN,
+            "-m",
+            "debug=limit",
+            "logger=none",
+            "optimizer.lr=1e-3,3e-3",
+            "model.dropout=0,0.2",
+        ],
+        tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    found = written_metrics(tmp_path)
+    assert len(found) == 4
+    configs = {(p.parent / ".hydra" / "overrides.yaml").read_text() for p in found}
+    assert len(configs) == 4
+
+
+HEAVY = ("mlflow", "torch_geometric", "ray")
+
+
+def test_no_heavy_optional_imports_unless_configured(tmp_path: Path) -> None:
+    code = (
+        "import sys\nfrom dlzoo.train import main\n"
+        "sys.argv = ['train', 'debug=limit']\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+        f"print('LOADED', sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))\n"
+    )
+    proc = run([sys.executable, "-c", code], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "LOADED []" in proc.stdout
+
+
+@pytest.mark.skipif(
+    __import__("importlib").util.find_spec("mlflow") is None, reason="mlflow extra not installed"
+)
+def test_mlflow_logger(tmp_path: Path) -> None:
+    proc = run([*TRAIN, "debug=limit", "logger=mlflow"], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    import sqlite3
+
+    db = sqlite3.connect(tmp_path / "logs" / "mlflow.db")
+    keys = {row[0] for row in db.execute("SELECT key FROM metrics")}
+    params = {row[0] for row in db.execute("SELECT key FROM params")}
+    assert {"val/acc", "hparams/test/acc"} <= keys
+    assert "optimizer/lr" in params
+    assert not (tmp_path / "mlruns").exists()

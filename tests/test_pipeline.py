@@ -1,0 +1,146 @@
+"""The pipeline end to end: experiments, metrics.json, checks, seeds, resume."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from omegaconf import OmegaConf
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from dlzoo.errors import ConfigError
+from dlzoo.pipeline import build_net, train
+from dlzoo.train import CONFIG_DIR
+
+EXPERIMENTS = sorted(p.stem for p in (CONFIG_DIR / "experiment").glob("*.yaml"))
+METRICS_KEYS = {
+    "val",
+    "test",
+    "best_ckpt_path",
+    "last_ckpt_path",
+    "epochs",
+    "global_steps",
+    "fit_seconds",
+    "optimized_metric",
+    "optimized_value",
+    "data",
+    "model",
+    "seed",
+}
+
+
+def read_metrics(cfg) -> dict:
+    return json.loads((Path(cfg.paths.output_dir) / "metrics.json").read_text())
+
+
+@pytest.mark.parametrize("experiment", EXPERIMENTS)
+def test_every_experiment_runs_a_few_batches(make_cfg, experiment: str) -> None:
+    cfg = make_cfg(f"experiment={experiment}", "debug=limit")
+    value = train(cfg)
+    metrics = read_metrics(cfg)
+    assert set(metrics) == METRICS_KEYS
+    assert metrics["epochs"] == 2 and metrics["global_steps"] == 6
+    assert metrics["optimized_value"] == value == metrics["val"][cfg.optimized_metric]
+    assert {"val/acc", "val/loss", "val/f1", "val/precision", "val/recall"} <= set(metrics["val"])
+    assert {"test/acc", "test/loss", "test/f1"} <= set(metrics["test"])
+    assert 0.0 <= metrics["test"]["test/acc"] <= 1.0
+    run = Path(cfg.paths.output_dir)
+    assert metrics["best_ckpt_path"] == str(run / "checkpoints" / "best.ckpt")
+    assert (run / "checkpoints" / "best.ckpt").is_file()
+    assert (run / "checkpoints" / "last.ckpt").is_file()
+
+
+def test_tensorboard_gets_scalars_figures_and_hparams(make_cfg) -> None:
+    cfg = make_cfg("debug=limit")
+    train(cfg)
+    events = EventAccumulator(str(Path(cfg.paths.output_dir) / "tensorboard")).Reload()
+    tags = events.Tags()
+    assert {"train/loss", "val/acc", "test/acc", "lr-Adam/decay"} <= set(tags["scalars"])
+    assert {"val/confusion_matrix", "test/confusion_matrix"} <= set(tags["images"])
+    plugins = events.PluginTagToContent("hparams")
+    assert "_hparams_/experiment" in plugins and "_hparams_/session_start_info" in plugins
+
+
+def test_seed_is_honoured_including_zero(make_cfg) -> None:
+    results = []
+    for seed in (0, 0, 1):
+        cfg = make_cfg("debug=limit", f"seed={seed}", "callbacks=none", "logger=none")
+        train(cfg)
+        results.append(read_metrics(cfg)["test"])
+    assert results[0] == results[1]
+    assert results[0] != results[2]
+
+
+def test_resume_from_last_checkpoint(make_cfg, tmp_path: Path) -> None:
+    cfg = make_cfg("debug=limit", "logger=none")
+    train(cfg)
+    last = read_metrics(cfg)["last_ckpt_path"]
+    cfg = make_cfg(
+        "debug=limit",
+        "logger=none",
+        "trainer.max_epochs=3",
+        f"ckpt_path={last}",
+        f"paths.output_dir={tmp_path / 'resumed'}",
+    )
+    train(cfg)
+    metrics = read_metrics(cfg)
+    assert metrics["epochs"] == 3 and metrics["global_steps"] == 9
+
+
+def test_fast_dev_run_scores_last_weights(make_cfg) -> None:
+    cfg = make_cfg("debug=fast")
+    train(cfg)
+    metrics = read_metrics(cfg)
+    assert metrics["best_ckpt_path"] is None and "test/acc" in metrics["test"]
+
+
+def test_unknown_key_in_a_config_names_it(make_cfg) -> None:
+    with pytest.raises(ConfigError, match=r"unknown key model\.hidden_layers: .*hidden_sizes"):
+        train(make_cfg("model=mlp", "+model.hidden_layers=3"))
+    with pytest.raises(ConfigError, match=r"unknown key optimizer\.momentun"):
+        train(make_cfg("optimizer=sgd", "+optimizer.momentun=0.9"))
+
+
+def test_incompatible_pair_fails_before_training(make_cfg) -> None:
+    cfg = make_cfg(
+        "model.blocks=[{type:vgg,channels:4},{type:vgg,channels:4},"
+        "{type:vgg,channels:4},{type:vgg,channels:4}]"
+    )
+    with pytest.raises(ConfigError, match=r"model 'cnn' does not fit data 'digits'"):
+        train(cfg)
+    assert not (Path(cfg.paths.output_dir) / "metrics.json").exists()
+    with pytest.raises(ConfigError, match=r"model 'cnn' sets image_size=\[28, 28\].*'digits'"):
+        train(make_cfg("+model.image_size=[28,28]"))
+
+
+class FakeSequenceData:
+    """A datamodule that offers what a sequence net needs, and no image shape."""
+
+    name = "fake_series"
+
+    def net_kwargs(self) -> dict:
+        return {"num_features": 3, "seq_len": 12}
+
+    def val_dataloader(self):
+        return [(torch.zeros(2, 12, 3), torch.zeros(2))]
+
+
+def test_missing_shape_argument_names_model_and_data(make_cfg) -> None:
+    cfg = make_cfg("model=mlp")
+    with pytest.raises(ConfigError, match=r"'mlp' does not fit data 'fake_series'.*in_features"):
+        build_net(cfg.model, FakeSequenceData())
+
+
+def test_shape_arguments_come_from_the_data(make_cfg) -> None:
+    cfg = make_cfg("data=mnist", "model=cnn")
+    assert "in_channels" not in cfg.model and "num_classes" not in cfg.model
+    from hydra.utils import instantiate
+
+    dm = instantiate(cfg.data, _convert_="all")
+    dm.prepare_data()
+    dm.setup("fit")
+    net = build_net(cfg.model, dm)
+    assert net(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
+    assert OmegaConf.select(cfg, "model.image_size") is None  # config left untouched
