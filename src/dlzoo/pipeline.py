@@ -19,6 +19,7 @@ import logging
 import math
 import os
 import time
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ import torch
 from hydra.errors import InstantiationException
 from hydra.utils import get_class
 from hydra.utils import instantiate as hydra_instantiate
-from lightning.pytorch.callbacks import LearningRateMonitor
+from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
@@ -40,9 +41,16 @@ log = logging.getLogger(__name__)
 _HYDRA_KEYS = {"_target_", "_partial_", "_convert_", "_recursive_", "_args_"}
 _SCHEDULER_KEYS = {"interval", "frequency", "monitor"}
 # Arguments the pipeline passes itself; a config must not set them.
-_INJECTED = {"task": {"net", "optimizer", "scheduler"}, "trainer": {"callbacks", "logger"}}
+_INJECTED = {
+    "task": {"net", "optimizer", "scheduler"},
+    "trainer": {"callbacks", "logger", "enable_checkpointing"},
+}
 
 METRICS_FILE = "metrics.json"
+
+# Lightning warnings that do not apply to dlzoo: the task logs once per epoch, and the
+# pytree notice concerns Lightning's own use of torch internals.
+_QUIET = (".*smaller than the logging interval.*", ".*LeafSpec.*is deprecated.*")
 
 
 # --------------------------------------------------------------------------- checks
@@ -108,6 +116,8 @@ def validate_config(cfg: DictConfig) -> None:
                 check_keys(node, f"{group}.{name}")
     if not cfg.get("optimized_metric"):
         raise ConfigError("optimized_metric is not set (e.g. optimized_metric=val/acc)")
+    if cfg.get("optimized_mode", "max") not in ("max", "min"):
+        raise ConfigError(f"optimized_mode must be max or min, got {cfg.optimized_mode!r}")
 
 
 # --------------------------------------------------------------------------- building
@@ -247,6 +257,7 @@ def _scalars(metrics: Mapping[str, Any], prefix: str) -> dict[str, float]:
 
 def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
     """Write JSON through a temporary file, so a crash never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
     os.replace(tmp, path)
@@ -285,6 +296,8 @@ def train(cfg: DictConfig) -> float | None:
         split), or ``None`` when the run did not produce it.
     """
     validate_config(cfg)
+    for message in _QUIET:
+        warnings.filterwarnings("ignore", message=message)
     if cfg.get("seed") is not None:
         L.seed_everything(int(cfg.seed), workers=True, verbose=False)
     output_dir = Path(cfg.paths.output_dir)
@@ -309,7 +322,11 @@ def train(cfg: DictConfig) -> float | None:
     loggers = instantiate_dict(cfg.get("logger"))
     if not loggers:  # Lightning refuses a learning-rate monitor with nowhere to log
         callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
-    trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    # checkpoints only where a ModelCheckpoint is configured (Lightning adds one otherwise)
+    checkpoints = any(isinstance(c, ModelCheckpoint) for c in callbacks)
+    trainer: L.Trainer = instantiate(
+        cfg.trainer, callbacks=callbacks, logger=loggers or False, enable_checkpointing=checkpoints
+    )
 
     fit_seconds = 0.0
     if cfg.get("train", True):

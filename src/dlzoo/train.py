@@ -22,7 +22,6 @@ CONFIG_DIR = Path(__file__).resolve().parent / "conf"
 EXIT_BAD_INPUT = 2
 
 
-
 def _remove_run_dir(cfg: DictConfig) -> None:
     """Remove what Hydra wrote for a run that failed on bad input (and nothing else)."""
     try:

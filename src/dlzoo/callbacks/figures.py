@@ -7,6 +7,7 @@ from typing import Any
 import lightning as L
 import torch
 from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.trainer.states import TrainerFn
 
 
 def confusion_matrix_figure(matrix: torch.Tensor, class_names: list[str] | None = None) -> Any:
@@ -55,25 +56,23 @@ def confusion_matrix_figure(matrix: torch.Tensor, class_names: list[str] | None 
 class ConfusionMatrixFigure(L.Callback):
     """Log the task's confusion matrix as a TensorBoard figure.
 
-    Drawn for validation every ``every_n_epochs`` epochs and after the last one, and
-    once for the test split. The task must expose ``val_confmat`` / ``test_confmat``
-    (torchmetrics ``ConfusionMatrix``); class names come from the datamodule's
-    ``class_names`` when it has them. Without a TensorBoard logger it does nothing.
+    Drawn when a validation run ends (``trainer.validate``: the pipeline validates the
+    best checkpoint after fit) and when a test run ends; during fit only every
+    ``every_n_epochs`` epochs, because drawing costs more than a small model's epoch.
+    The task must expose ``val_confmat`` / ``test_confmat`` (torchmetrics
+    ``ConfusionMatrix``); class names come from the datamodule's ``class_names``.
+    Without a TensorBoard logger it does nothing.
 
     Args:
-        every_n_epochs: draw the validation matrix every this many epochs (0: only
-            after the last epoch).
+        every_n_epochs: also draw the validation matrix every this many epochs of fit
+            (0: never during fit).
     """
 
-    def __init__(self, every_n_epochs: int = 10) -> None:
+    def __init__(self, every_n_epochs: int = 0) -> None:
         self.every_n_epochs = every_n_epochs
 
-    @staticmethod
-    def _writers(trainer: L.Trainer) -> list[Any]:
-        return [lg.experiment for lg in trainer.loggers if isinstance(lg, TensorBoardLogger)]
-
     def _draw(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        writers = self._writers(trainer)
+        writers = [lg.experiment for lg in trainer.loggers if isinstance(lg, TensorBoardLogger)]
         metric = getattr(pl_module, f"{stage}_confmat", None)
         if not writers or metric is None or not metric.update_called:
             return
@@ -88,18 +87,9 @@ class ConfusionMatrixFigure(L.Callback):
     def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.sanity_checking:
             return
-        epoch = trainer.current_epoch + 1
-        due = self.every_n_epochs > 0 and epoch % self.every_n_epochs == 0
-        if due or self._is_last_epoch(trainer):
-            self._draw(trainer, pl_module, "val")
-
-    @staticmethod
-    def _is_last_epoch(trainer: L.Trainer) -> bool:
-        return trainer.max_epochs is not None and trainer.current_epoch + 1 >= trainer.max_epochs
-
-    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        # Early stopping ends fit before max_epochs: draw the last validation seen.
-        if not self._is_last_epoch(trainer):
+        final = trainer.state.fn == TrainerFn.VALIDATING
+        due = self.every_n_epochs > 0 and (trainer.current_epoch + 1) % self.every_n_epochs == 0
+        if final or due:
             self._draw(trainer, pl_module, "val")
 
     def on_test_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
