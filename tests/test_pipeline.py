@@ -50,6 +50,7 @@ def test_every_experiment_runs_a_few_batches(make_cfg, experiment: str) -> None:
     assert metrics["best_ckpt_path"] == str(run / "checkpoints" / "best.ckpt")
     assert (run / "checkpoints" / "best.ckpt").is_file()
     assert (run / "checkpoints" / "last.ckpt").is_file()
+    assert (run / "split.npz").is_file()
 
 
 def test_tensorboard_gets_scalars_figures_and_hparams(make_cfg) -> None:

@@ -372,6 +372,8 @@ def train(cfg: DictConfig) -> float | None:
             "model": _choice("model", str(cfg.model._target_)),
             "seed": cfg.get("seed"),
         }
+        if hasattr(datamodule, "save_split"):  # splits are recorded with the run
+            datamodule.save_split(output_dir / "split.npz")
         write_json_atomic(output_dir / METRICS_FILE, payload)
         hparam_metrics = {f"hparams/{k}": v for k, v in everything.items() if math.isfinite(v)}
         for logger in trainer.loggers:
