@@ -9,8 +9,8 @@ ways, and prints each fit time as a ratio to the compute-only floor:
 - ``dlzoo``: ``dlzoo.pipeline.train`` with the experiment's own callbacks and logger
   (checkpoints, TensorBoard, progress bar), early stopping off so all run equally long.
 
-All three use the experiment's optimizer (with dlzoo's decay groups) and its
-epoch-wise scheduler. Usage::
+All three use the experiment's optimizer (with dlzoo's decay groups), its scheduler,
+and the datamodule's batch sizes (training and evaluation). Usage::
 
     python scripts/bench.py                       # digits_cnn, 20 epochs, 3 repeats
     python scripts/bench.py --experiment mnist_cnn --epochs 5 --repeats 1
@@ -19,7 +19,10 @@ epoch-wise scheduler. Usage::
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
+import logging
 import statistics
 import tempfile
 import time
@@ -108,7 +111,8 @@ def run_floor(cfg: DictConfig, dm, data) -> dict:
         x, y = xt[perm], yt[perm]
         return ((x[i : i + bs], y[i : i + bs]) for i in range(0, len(x), bs))
 
-    val = [(xv[i : i + bs], yv[i : i + bs]) for i in range(0, len(xv), bs)]
+    eb = dm.eval_batch_size  # validation batches as large as dlzoo's
+    val = [(xv[i : i + eb], yv[i : i + eb]) for i in range(0, len(xv), eb)]
     return plain_fit(cfg, train_batches, lambda: val, dm)
 
 
@@ -116,12 +120,13 @@ def run_textbook(cfg: DictConfig, dm, data) -> dict:
     (xt, yt), (xv, yv) = data
     bs = cfg.data.batch_size
     train_loader = DataLoader(TensorDataset(xt, yt), batch_size=bs, shuffle=True)
-    val_loader = DataLoader(TensorDataset(xv, yv), batch_size=bs)
+    val_loader = DataLoader(TensorDataset(xv, yv), batch_size=dm.eval_batch_size)
     return plain_fit(cfg, lambda: train_loader, lambda: val_loader, dm)
 
 
 def run_dlzoo(cfg: DictConfig, out: Path) -> dict:
-    train(cfg)
+    with contextlib.redirect_stdout(io.StringIO()):  # the per-epoch lines
+        train(cfg)
     metrics = json.loads((out / "run" / "metrics.json").read_text())
     return {"fit_seconds": metrics["fit_seconds"], "val_acc": metrics["val"].get("val/acc")}
 
@@ -132,6 +137,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
+    logging.getLogger("lightning").setLevel(logging.WARNING)
 
     times: dict[str, list[float]] = {"floor": [], "textbook": [], "dlzoo": []}
     accs: dict[str, list[float]] = {k: [] for k in times}

@@ -145,3 +145,13 @@ def test_shape_arguments_come_from_the_data(make_cfg) -> None:
     net = build_net(cfg.model, dm)
     assert net(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
     assert OmegaConf.select(cfg, "model.image_size") is None  # config left untouched
+
+
+def test_callbacks_none_means_no_checkpoints_and_no_bar(make_cfg, capsys) -> None:
+    cfg = make_cfg("debug=limit", "callbacks=none", "logger=none")
+    train(cfg)
+    metrics = read_metrics(cfg)
+    assert metrics["best_ckpt_path"] is None and metrics["last_ckpt_path"] is None
+    assert not (Path(cfg.paths.output_dir) / "checkpoints").exists()
+    assert not list(Path(cfg.paths.output_dir).rglob("*.ckpt"))
+    assert "epoch 1/" not in capsys.readouterr().out

@@ -29,7 +29,7 @@ import torch
 from hydra.errors import InstantiationException
 from hydra.utils import get_class
 from hydra.utils import instantiate as hydra_instantiate
-from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
+from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint, ProgressBar
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
@@ -43,7 +43,7 @@ _SCHEDULER_KEYS = {"interval", "frequency", "monitor"}
 # Arguments the pipeline passes itself; a config must not set them.
 _INJECTED = {
     "task": {"net", "optimizer", "scheduler"},
-    "trainer": {"callbacks", "logger", "enable_checkpointing"},
+    "trainer": {"callbacks", "logger", "enable_checkpointing", "enable_progress_bar"},
 }
 
 METRICS_FILE = "metrics.json"
@@ -322,10 +322,13 @@ def train(cfg: DictConfig) -> float | None:
     loggers = instantiate_dict(cfg.get("logger"))
     if not loggers:  # Lightning refuses a learning-rate monitor with nowhere to log
         callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
-    # checkpoints only where a ModelCheckpoint is configured (Lightning adds one otherwise)
-    checkpoints = any(isinstance(c, ModelCheckpoint) for c in callbacks)
+    # checkpoints and a progress bar only where configured (Lightning adds its own otherwise)
     trainer: L.Trainer = instantiate(
-        cfg.trainer, callbacks=callbacks, logger=loggers or False, enable_checkpointing=checkpoints
+        cfg.trainer,
+        callbacks=callbacks,
+        logger=loggers or False,
+        enable_checkpointing=any(isinstance(c, ModelCheckpoint) for c in callbacks),
+        enable_progress_bar=any(isinstance(c, ProgressBar) for c in callbacks),
     )
 
     fit_seconds = 0.0

@@ -102,7 +102,8 @@ def test_augmentation_on_training_batches_only() -> None:
     idx = train.indices(0)[:64]  # the first batch of the epoch just drawn
     assert not torch.equal(x, dm.tensors["train"][0][idx])
     x_val, _ = next(iter(val))
-    assert torch.equal(x_val, dm.tensors["val"][0][:64])
+    assert val.batch_size == dm.eval_batch_size == 4 * 64
+    assert torch.equal(x_val, dm.tensors["val"][0][: dm.eval_batch_size])
 
 
 def test_unnormalised_pixels_stay_in_unit_range() -> None:

@@ -83,7 +83,10 @@ class ImageDataModule(L.LightningDataModule):
     - ``tensors``: ``{"train", "val", "test"}`` -> ``(images, labels)``, normalised.
 
     Args:
-        batch_size: samples per batch in all three loaders.
+        batch_size: samples per training batch.
+        eval_batch_size: samples per val / test batch; ``None`` is 4 x ``batch_size``
+            (no activations are kept for a backward pass, and fewer batches mean less
+            per-batch overhead in every validation).
         seed: seeds the split, the loaders' permutations and the augmentation. ``None``
             means 0: every process of a distributed run must draw the same split.
         val_fraction: share of the samples (of the official training split, where
@@ -109,10 +112,13 @@ class ImageDataModule(L.LightningDataModule):
         test_fraction: float | None = 0.15,
         augment: Mapping[str, Any] | None = None,
         normalize: bool = True,
+        eval_batch_size: int | None = None,
     ) -> None:
         super().__init__()
         if int(batch_size) < 1:
             raise ConfigError(f"data.batch_size={batch_size} must be a positive integer")
+        if eval_batch_size is not None and int(eval_batch_size) < 1:
+            raise ConfigError(f"data.eval_batch_size={eval_batch_size} must be positive or null")
         if test_fraction is None:
             if not 0.0 < val_fraction < 1.0:
                 raise ConfigError(f"data.val_fraction={val_fraction} must be between 0 and 1")
@@ -122,6 +128,7 @@ class ImageDataModule(L.LightningDataModule):
                 "must be > 0 and sum to less than 1 (e.g. 0.15 and 0.15)"
             )
         self.batch_size = int(batch_size)
+        self.eval_batch_size = int(eval_batch_size or 4 * self.batch_size)
         self.seed = 0 if seed is None else int(seed)
         self.val_fraction = float(val_fraction)
         self.test_fraction = None if test_fraction is None else float(test_fraction)
@@ -273,7 +280,7 @@ class ImageDataModule(L.LightningDataModule):
         self._require_setup()
         x, y = self.tensors[stage]
         if not train:
-            return TensorBatchLoader(x, y, batch_size=self.batch_size, seed=self.seed)
+            return TensorBatchLoader(x, y, batch_size=self.eval_batch_size, seed=self.seed)
         # Lightning's overfit_batches reuses the first batches; it cannot switch off
         # shuffling in a loader that is not a DataLoader, so do it here
         overfit = self.trainer is not None and self.trainer.overfit_batches > 0
@@ -466,6 +473,7 @@ class FashionMNISTDataModule(ImageDataModule):
         augment: training-batch augmentation config, or ``None``.
         normalize: standardise with the training split's mean and std.
         download: fetch missing files; ``False`` fails on a missing file instead.
+        eval_batch_size: samples per val / test batch (``None``: 4 x ``batch_size``).
     """
 
     name = "fashion_mnist"
@@ -479,9 +487,10 @@ class FashionMNISTDataModule(ImageDataModule):
         augment: Mapping[str, Any] | None = None,
         normalize: bool = True,
         download: bool = True,
+        eval_batch_size: int | None = None,
     ) -> None:
         # positional, in ImageDataModule's order; test_fraction None: official test split
-        super().__init__(batch_size, seed, val_fraction, None, augment, normalize)
+        super().__init__(batch_size, seed, val_fraction, None, augment, normalize, eval_batch_size)
         self.data_dir = Path(data_dir)
         self.folder = self.data_dir / "fashion_mnist"
         self.download = bool(download)
@@ -538,6 +547,7 @@ class ImageFolderDataModule(ImageDataModule):
         test_fraction: share of the images used for testing.
         augment: training-batch augmentation config, or ``None``.
         normalize: standardise with the training split's per-channel mean and std.
+        eval_batch_size: samples per val / test batch (``None``: 4 x ``batch_size``).
     """
 
     name = "image_folder"
@@ -553,8 +563,11 @@ class ImageFolderDataModule(ImageDataModule):
         test_fraction: float = 0.15,
         augment: Mapping[str, Any] | None = None,
         normalize: bool = True,
+        eval_batch_size: int | None = None,
     ) -> None:
-        super().__init__(batch_size, seed, val_fraction, test_fraction, augment, normalize)
+        super().__init__(
+            batch_size, seed, val_fraction, test_fraction, augment, normalize, eval_batch_size
+        )
         self.root = Path(root)
         self.image_size = _image_size(image_size)
         self.grayscale = bool(grayscale)
