@@ -133,3 +133,14 @@ def test_mlflow_logger(tmp_path: Path) -> None:
     assert {"val/acc", "hparams/test/acc"} <= keys
     assert "optimizer/lr" in params
     assert not (tmp_path / "mlruns").exists()
+
+
+@pytest.mark.slow
+def test_ddp_on_two_cpu_processes(tmp_path: Path) -> None:
+    proc = run([*TRAIN, "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2",
+                "debug=limit", "logger=none"], tmp_path)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (found,) = written_metrics(tmp_path)  # rank 0 alone writes it, into one run directory
+    metrics = json.loads(found.read_text())
+    # each rank takes 3 batches of its half: 2 epochs x 3 steps
+    assert metrics["global_steps"] == 6 and "test/acc" in metrics["test"]

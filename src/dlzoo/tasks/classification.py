@@ -129,6 +129,8 @@ class ClassificationTask(Task):
         sums = self._sums.pop(stage, None)
         values: dict[str, torch.Tensor] = {}
         if sums is not None:
+            # every rank summed its own share; a no-op on one device
+            sums = self.trainer.strategy.reduce(sums, reduce_op="sum")
             values[f"{stage}/loss"] = sums[0] / sums[2]
             if collection is None:
                 values[f"{stage}/acc"] = sums[1] / sums[2]
@@ -136,7 +138,9 @@ class ClassificationTask(Task):
             values.update({f"{stage}/{k}": v for k, v in collection.compute().items()})
             collection.reset()
         if values:
-            self.log_dict(values, on_step=False, on_epoch=True)
+            # the values are global already; sync_dist only tells Lightning so
+            distributed = self.trainer.world_size > 1
+            self.log_dict(values, on_step=False, on_epoch=True, sync_dist=distributed)
 
     def on_train_epoch_end(self) -> None:
         self._log_epoch("train")
