@@ -30,9 +30,6 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import torch
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
-from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
@@ -40,28 +37,20 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from dlzoo.optim import build_optimizer, build_scheduler
 from dlzoo.pipeline import build_net, train
-from dlzoo.train import CONFIG_DIR
+from dlzoo.train import compose_config
 
 Batches = Callable[[], Iterable[tuple[torch.Tensor, torch.Tensor]]]
 
 
 def compose_cfg(experiment: str, epochs: int, out: Path) -> DictConfig:
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        cfg = compose(
-            config_name="train",
-            overrides=[
-                f"experiment={experiment}",
-                f"trainer.max_epochs={epochs}",
-                "trainer.accelerator=cpu",
-                "callbacks.early_stopping=null",
-                f"paths.log_dir={out}",
-                f"paths.output_dir={out / 'run'}",
-            ],
-            return_hydra_config=True,
-        )
-    HydraConfig.instance().set_config(cfg)
-    return cfg
+    overrides = [
+        f"experiment={experiment}",
+        f"trainer.max_epochs={epochs}",
+        "trainer.accelerator=cpu",
+        "callbacks.early_stopping=null",
+        f"paths.log_dir={out}",
+    ]
+    return compose_config(overrides, run_dir=out / "run")
 
 
 def gather(loader: Iterable) -> tuple[torch.Tensor, torch.Tensor]:

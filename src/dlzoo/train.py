@@ -47,6 +47,31 @@ def _hydra_main(cfg: DictConfig) -> float | None:
         sys.exit(EXIT_BAD_INPUT)
 
 
+def compose_config(overrides: list[str], run_dir: str | Path) -> DictConfig:
+    """Compose ``train.yaml`` as the command line would, outside a Hydra run.
+
+    For notebooks, tests and benchmarks: ``pipeline.train(compose_config([...], dir))``
+    is a run without the CLI. ``${hydra:...}`` interpolations resolve as in a run.
+
+    Args:
+        overrides: command-line style overrides, e.g. ``["experiment=digits_cnn"]``.
+        run_dir: the run directory (what Hydra would have made).
+    """
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.hydra_config import HydraConfig
+
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose(
+            config_name="train",
+            overrides=[f"paths.output_dir={run_dir}", *overrides],
+            return_hydra_config=True,
+        )
+    HydraConfig.instance().set_config(cfg)
+    return cfg
+
+
 def _first_values(overrides: list[str]) -> list[str] | None:
     """Overrides with every sweep replaced by its first value (None: can't tell)."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
