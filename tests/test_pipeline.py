@@ -155,3 +155,14 @@ def test_callbacks_none_means_no_checkpoints_and_no_bar(make_cfg, capsys) -> Non
     assert not (Path(cfg.paths.output_dir) / "checkpoints").exists()
     assert not list(Path(cfg.paths.output_dir).rglob("*.ckpt"))
     assert "epoch 1/" not in capsys.readouterr().out
+
+
+def test_overfit_debug_drives_training_loss_to_zero(make_cfg) -> None:
+    cfg = make_cfg("debug=overfit", "logger=csv", "trainer.max_epochs=60")
+    train(cfg)
+    rows = (Path(cfg.paths.output_dir) / "csv" / "metrics.csv").read_text().splitlines()
+    header = rows[0].split(",")
+    losses = [float(r.split(",")[header.index("train/loss")]) for r in rows[1:]
+              if r.split(",")[header.index("train/loss")]]  # fmt: skip
+    assert len(losses) == 60
+    assert losses[-1] < 0.05 < losses[0]
