@@ -101,3 +101,13 @@ def test_optimizer_gets_decay_groups() -> None:
     decays = sorted(g["weight_decay"] for g in optimizer.param_groups)
     assert decays == [0.0, 0.05]
     assert sum(len(g["params"]) for g in optimizer.param_groups) == 6
+
+
+def test_fast_attribute_path_keeps_module_semantics() -> None:
+    task = make_task()
+    task._current_fx_name = "training_step"
+    assert task._current_fx_name == "training_step"
+    assert task.__dict__["_current_fx_name"] == "training_step"
+    task.extra = nn.Linear(2, 2)  # every other attribute still goes through nn.Module
+    assert "extra" in dict(task.named_children())
+    assert any(name.startswith("extra.") for name, _ in task.named_parameters())

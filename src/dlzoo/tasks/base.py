@@ -40,6 +40,16 @@ class Task(L.LightningModule):
         self.optimizer_factory = optimizer
         self.scheduler_config = dict(scheduler) if scheduler else None
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Lightning sets `_current_fx_name` before and after every hook, some 40 times
+        # per optimizer step. nn.Module.__setattr__ first checks whether the value is a
+        # parameter, buffer or module, which made this a tenth of a small model's step;
+        # a plain string attribute needs none of those checks.
+        if name == "_current_fx_name":
+            object.__setattr__(self, name, value)
+        else:
+            super().__setattr__(name, value)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
 
