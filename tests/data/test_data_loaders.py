@@ -39,6 +39,18 @@ def test_every_sample_once_per_epoch_new_order_each_epoch() -> None:
     assert not torch.equal(first, second)
 
 
+@pytest.mark.parametrize("chunk_batches", [1, 3, 64])
+def test_chunked_gathers_serve_the_permutation_in_order(monkeypatch, chunk_batches) -> None:
+    monkeypatch.setattr(TensorBatchLoader, "CHUNK_BATCHES", chunk_batches)
+    loader = make_loader(shuffle=True, seed=3)
+    batches = list(loader)
+    assert [len(b[1]) for b in batches] == [10] * 10 + [3]
+    # the batches follow the epoch's permutation across chunk boundaries
+    torch.testing.assert_close(torch.cat([b[1] for b in batches]), loader.indices(0))
+    for x, ids in batches:
+        torch.testing.assert_close(x[:, 0], ids.float())
+
+
 def test_orders_reproducible_from_the_seed() -> None:
     a, b, c = (make_loader(shuffle=True, seed=s) for s in (5, 5, 6))
     for _ in range(3):

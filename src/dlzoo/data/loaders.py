@@ -3,8 +3,9 @@
 A textbook ``DataLoader`` builds every batch by calling ``dataset[i]`` once per sample
 and stacking the results in ``collate_fn``: for small tensors (an 8x8 digit) that
 Python overhead costs more than the forward pass. :class:`TensorBatchLoader` keeps the
-whole dataset as tensors and builds a batch with one index gather per tensor
-(``x[idx]``), which is why dlzoo trains small models several times faster.
+whole dataset as tensors and serves batches as slices of one index gather per tensor
+for a chunk of batches: an epoch of digits costs about 0.1 ms to serve, against 3 ms
+through a ``DataLoader``.
 
 Lightning accepts it as a train / val / test dataloader: it is an iterable with
 ``__len__``, and it has a ``sampler.set_epoch`` that Lightning calls at the start of each
@@ -54,11 +55,12 @@ def _dist_rank_world() -> tuple[int, int]:
 
 
 class TensorBatchLoader:
-    """Batches of in-memory tensors, one index gather per batch.
+    """Batches of in-memory tensors: slices of one index gather per chunk of batches.
 
     Every epoch draws a permutation from a ``torch.Generator`` seeded with
     ``seed + epoch`` (or uses ``0 .. N-1`` when ``shuffle`` is off), and yields
-    ``tuple(t[idx] for t in tensors)`` for consecutive slices ``idx`` of it: every sample
+    ``tuple(t[idx] for t in tensors)`` for consecutive slices ``idx`` of it (gathered
+    :attr:`CHUNK_BATCHES` batches at a time, each batch a view): every sample
     exactly once per epoch, a different order each epoch, the same orders for the same
     seed.
 
@@ -86,6 +88,9 @@ class TensorBatchLoader:
         - each yielded tuple: ``(t[idx] for t in tensors)``, each (B, ...) with
           ``B <= batch_size``
     """
+
+    # batches gathered at once: bounds the extra memory to this many batches
+    CHUNK_BATCHES = 64
 
     def __init__(
         self,
@@ -182,11 +187,16 @@ class TensorBatchLoader:
         # advance for plain loops; Lightning overwrites it through set_epoch
         self.sampler.epoch = epoch + 1
         order = self.indices(epoch)
-        for start in range(0, len(order), self.batch_size):
-            idx = order[start : start + self.batch_size]
-            # index_select, not t[idx]: advanced indexing of a 4-d tensor can cost
-            # milliseconds on CPU (threading overhead), index_select microseconds
-            batch = [t.index_select(0, idx) for t in self.tensors]
-            if self.transform is not None:
-                batch[0] = self.transform(batch[0])
-            yield tuple(batch)
+        # One gather per chunk of batches, then each batch is a view of the chunk: a
+        # small gather per batch wakes the CPU's worker threads every time, which cost
+        # more than the copy. index_select, not t[idx]: advanced indexing of a 4-d
+        # tensor can cost milliseconds on CPU, index_select microseconds.
+        chunk = self.batch_size * self.CHUNK_BATCHES
+        for chunk_start in range(0, len(order), chunk):
+            idx = order[chunk_start : chunk_start + chunk]
+            gathered = [t.index_select(0, idx) for t in self.tensors]
+            for start in range(0, len(idx), self.batch_size):
+                batch = [t[start : start + self.batch_size] for t in gathered]
+                if self.transform is not None:
+                    batch[0] = self.transform(batch[0])
+                yield tuple(batch)
