@@ -144,3 +144,13 @@ def test_ddp_on_two_cpu_processes(tmp_path: Path) -> None:
     metrics = json.loads(found.read_text())
     # each rank takes 3 batches of its half: 2 epochs x 3 steps
     assert metrics["global_steps"] == 6 and "test/acc" in metrics["test"]
+
+
+@pytest.mark.slow
+def test_benchmark_prints_the_three_ratios(tmp_path: Path) -> None:
+    bench = [sys.executable, str(REPO / "scripts" / "bench.py"), "--epochs", "2", "--repeats", "1"]
+    proc = run(bench, tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = {line.split()[0]: line.split()[1:] for line in proc.stdout.splitlines() if line}
+    assert float(rows["floor"][1]) == 1.0
+    assert float(rows["textbook"][1]) > 0 and float(rows["dlzoo"][1]) > 0
