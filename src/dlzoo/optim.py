@@ -32,6 +32,7 @@ _NORM_LAYERS: tuple[type[nn.Module], ...] = (
     nn.LocalResponseNorm,
 )
 
+# keys of a scheduler config that tell Lightning how to step it, not the scheduler
 SCHEDULER_STEPPING_KEYS = ("interval", "frequency", "monitor")
 
 
@@ -82,7 +83,7 @@ def build_optimizer(factory: Callable[..., Optimizer], module: nn.Module) -> Opt
 class WarmupCosine(LambdaLR):
     """Linear warmup from 0 to the base learning rate, then cosine decay.
 
-    ``lr(t) = base * t / warmup`` for ``t < warmup``, then
+    ``lr(t) = base * (t + 1) / (warmup + 1)`` for ``t < warmup``, then
     ``lr(t) = base * (r + (1 - r) * (1 + cos(pi * p)) / 2)`` with ``p`` the fraction of
     the decay phase done and ``r = min_lr_ratio`` (Loshchilov & Hutter 2017, with the
     warmup of Goyal et al. 2017). Meant to be stepped once per optimizer step.

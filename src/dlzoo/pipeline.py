@@ -34,12 +34,12 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from dlzoo.errors import ConfigError, DlzooError
+from dlzoo.optim import SCHEDULER_STEPPING_KEYS
 
 log = logging.getLogger(__name__)
 
-# Keys Hydra's instantiate reads itself, and keys dlzoo's scheduler builder reads.
+# Keys Hydra's instantiate reads itself.
 _HYDRA_KEYS = {"_target_", "_partial_", "_convert_", "_recursive_", "_args_"}
-_SCHEDULER_KEYS = {"interval", "frequency", "monitor"}
 # Arguments the pipeline passes itself; a config must not set them.
 _INJECTED = {
     "task": {"net", "optimizer", "scheduler"},
@@ -109,7 +109,7 @@ def validate_config(cfg: DictConfig) -> None:
         if clash:
             raise ConfigError(f"{group}.{clash[0]} is set by the pipeline; remove it")
     if cfg.get("scheduler"):
-        check_keys(cfg.scheduler, "scheduler", extra=_SCHEDULER_KEYS)
+        check_keys(cfg.scheduler, "scheduler", extra=set(SCHEDULER_STEPPING_KEYS))
     for group in ("callbacks", "logger"):
         for name, node in (cfg.get(group) or {}).items():
             if node is not None:
