@@ -214,13 +214,14 @@ def check_pair(
         ConfigError: when the forward pass fails, naming the model and the data.
     """
     batch = next(iter(datamodule.val_dataloader()))
-    x = batch[0] if isinstance(batch, list | tuple) else batch
-    x = x[:2] if isinstance(x, torch.Tensor) else x
+    batch = tuple(batch) if isinstance(batch, list | tuple) else (batch,)
+    # the net takes x and whatever follows the target (e.g. sequence lengths)
+    inputs = [t[:2] if isinstance(t, torch.Tensor) else t for t in (batch[0], *batch[2:])]
     was_training = net.training
     net.eval()
     try:
         with torch.no_grad():
-            net(x)
+            net(*inputs)
     except (RuntimeError, ValueError, IndexError, TypeError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ConfigError(
@@ -238,9 +239,13 @@ def instantiate_dict(node: DictConfig | None) -> list[Any]:
 
 
 def _task_kwargs(task_cfg: DictConfig, datamodule: L.LightningDataModule) -> dict[str, Any]:
-    """Datamodule facts (e.g. ``num_classes``) that the task's ``__init__`` asks for."""
+    """Datamodule facts that the task's ``__init__`` asks for: from ``net_kwargs()``
+    (e.g. ``num_classes``) and, where the datamodule has one, ``task_kwargs()`` (e.g. a
+    forecast's target scaling)."""
     params = _signature(str(task_cfg._target_), "task").parameters
-    provided = datamodule.net_kwargs()
+    provided = dict(datamodule.net_kwargs())
+    if hasattr(datamodule, "task_kwargs"):
+        provided.update(datamodule.task_kwargs())
     return {k: v for k, v in provided.items() if k in params and task_cfg.get(k) is None}
 
 
@@ -332,7 +337,12 @@ def train(cfg: DictConfig) -> float | None:
     )
 
     fit_seconds = 0.0
-    if cfg.get("train", True):
+    fit = cfg.get("train", True)
+    if fit and not any(p.requires_grad for p in net.parameters()):
+        # e.g. the naive forecast: there is nothing to fit, only to score
+        log.info("model '%s' has no parameters to train: scoring it as it is", _choice("model", ""))
+        fit = False
+    if fit:
         start = time.perf_counter()
         trainer.fit(task, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
         fit_seconds = time.perf_counter() - start
@@ -341,7 +351,7 @@ def train(cfg: DictConfig) -> float | None:
             return None
 
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
-    if not cfg.get("train", True):
+    if not fit:
         best = cfg.get("ckpt_path") or ""
     # Without a checkpoint (fast_dev_run, callbacks=none) the last weights are scored.
     ckpt = best or None

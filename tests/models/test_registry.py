@@ -24,15 +24,17 @@ def test_registered_net_forward_and_backward(name: str) -> None:
     torch.manual_seed(0)
     net, x = get_model_class(name).example(batch_size=3)
     out = net(x)
-    assert out.ndim == 2 and out.shape[0] == 3
+    # (B, classes) for classifiers, (B, horizon, targets) for forecasters
+    assert out.ndim >= 2 and out.shape[0] == 3
     assert torch.isfinite(out).all()
-    out.sum().backward()
+    if any(p.requires_grad for p in net.parameters()):  # the naive forecast has none
+        out.sum().backward()
     for pname, param in net.named_parameters():
         assert param.grad is not None, f"{name}: {pname} got no gradient"
         assert torch.isfinite(param.grad).all(), f"{name}: {pname} has a non-finite gradient"
     net.eval()
     with torch.no_grad():
-        assert net(x[:1]).shape == (1, out.shape[1])
+        assert net(x[:1]).shape == (1, *out.shape[1:])
 
 
 def test_create_model_passes_kwargs() -> None:

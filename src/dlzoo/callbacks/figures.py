@@ -53,7 +53,44 @@ def confusion_matrix_figure(matrix: torch.Tensor, class_names: list[str] | None 
     return fig
 
 
-class ConfusionMatrixFigure(L.Callback):
+def _writers(trainer: L.Trainer) -> list[Any]:
+    """The TensorBoard ``SummaryWriter`` of every TensorBoard logger of the run."""
+    return [lg.experiment for lg in trainer.loggers if isinstance(lg, TensorBoardLogger)]
+
+
+def _log_figure(trainer: L.Trainer, tag: str, fig: Any) -> None:
+    for writer in _writers(trainer):
+        writer.add_figure(tag, fig, global_step=trainer.global_step)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
+class _StageFigure(L.Callback):
+    """When to draw: for the final validation run (the pipeline's ``trainer.validate`` of
+    the best checkpoint), at every test run, and during fit every ``every_n_epochs``
+    epochs (0: never). Subclasses implement ``_draw(trainer, pl_module, stage)``.
+    """
+
+    def __init__(self, every_n_epochs: int = 0) -> None:
+        self.every_n_epochs = every_n_epochs
+
+    def _draw(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        raise NotImplementedError
+
+    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.sanity_checking:
+            return
+        final = trainer.state.fn == TrainerFn.VALIDATING
+        due = self.every_n_epochs > 0 and (trainer.current_epoch + 1) % self.every_n_epochs == 0
+        if final or due:
+            self._draw(trainer, pl_module, "val")
+
+    def on_test_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._draw(trainer, pl_module, "test")
+
+
+class ConfusionMatrixFigure(_StageFigure):
     """Log the task's confusion matrix as a TensorBoard figure.
 
     Drawn when a validation run ends (``trainer.validate``: the pipeline validates the
@@ -68,29 +105,65 @@ class ConfusionMatrixFigure(L.Callback):
             (0: never during fit).
     """
 
-    def __init__(self, every_n_epochs: int = 0) -> None:
-        self.every_n_epochs = every_n_epochs
-
     def _draw(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        writers = [lg.experiment for lg in trainer.loggers if isinstance(lg, TensorBoardLogger)]
         metric = getattr(pl_module, f"{stage}_confmat", None)
-        if not writers or metric is None or not metric.update_called:
+        if not _writers(trainer) or metric is None or not metric.update_called:
             return
         names = getattr(trainer.datamodule, "class_names", None)
-        fig = confusion_matrix_figure(metric.compute(), names)
-        for writer in writers:
-            writer.add_figure(f"{stage}/confusion_matrix", fig, global_step=trainer.global_step)
-        import matplotlib.pyplot as plt
+        _log_figure(
+            trainer, f"{stage}/confusion_matrix", confusion_matrix_figure(metric.compute(), names)
+        )
 
-        plt.close(fig)
 
-    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if trainer.sanity_checking:
+def forecast_figure(examples: dict[str, torch.Tensor], target: int = 0) -> Any:
+    """Draw a few forecast windows: history, truth, the net's forecast and the naive one.
+
+    Args:
+        examples: ``history``, ``truth``, ``forecast`` and ``naive`` tensors in the
+            series' units (as :class:`dlzoo.tasks.forecasting.ForecastTask` keeps them).
+        target: which target series to draw.
+
+    Shapes:
+        history: (N, window, C); truth, forecast, naive: (N, horizon, C).
+
+    Returns:
+        A matplotlib figure with one panel per window.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    history = examples["history"][..., target].numpy()
+    n, window = history.shape
+    horizon = examples["truth"].shape[1]
+    past, ahead = range(-window + 1, 1), range(1, horizon + 1)
+    fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 2.8), squeeze=False, sharey=True)
+    for i, ax in enumerate(axes[0]):
+        ax.plot(past, history[i], color="0.4", label="history")
+        for key, style in (("truth", "k.-"), ("forecast", "C1.-"), ("naive", "C0:")):
+            ax.plot(ahead, examples[key][i, :, target].numpy(), style, label=key)
+        ax.axvline(0.5, color="0.8", lw=0.8)
+        ax.set_xlabel("steps from the forecast origin")
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+class ForecastFigure(_StageFigure):
+    """Log a few forecast windows (history, truth, forecast, naive) as a TensorBoard figure.
+
+    The task must keep them in ``examples[stage]`` (as
+    :class:`dlzoo.tasks.forecasting.ForecastTask` does); with any other task, or without
+    a TensorBoard logger, it does nothing.
+
+    Args:
+        every_n_epochs: also draw the validation windows every this many epochs of fit
+            (0: never during fit).
+    """
+
+    def _draw(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        examples = getattr(pl_module, "examples", {}).get(stage)
+        if not _writers(trainer) or not examples:
             return
-        final = trainer.state.fn == TrainerFn.VALIDATING
-        due = self.every_n_epochs > 0 and (trainer.current_epoch + 1) % self.every_n_epochs == 0
-        if final or due:
-            self._draw(trainer, pl_module, "val")
-
-    def on_test_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._draw(trainer, pl_module, "test")
+        _log_figure(trainer, f"{stage}/forecast", forecast_figure(examples))

@@ -39,6 +39,8 @@ class Task(L.LightningModule):
         self.net = net
         self.optimizer_factory = optimizer
         self.scheduler_config = dict(scheduler) if scheduler else None
+        # per stage, running sums of this epoch's per-batch numbers (see _accumulate)
+        self._sums: dict[str, torch.Tensor] = {}
 
     def __setattr__(self, name: str, value: Any) -> None:
         # Lightning sets `_current_fx_name` before and after every hook, some 40 times
@@ -50,8 +52,30 @@ class Task(L.LightningModule):
         else:
             super().__setattr__(name, value)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)
+    def forward(self, x: torch.Tensor, *extra: torch.Tensor) -> torch.Tensor:
+        return self.net(x, *extra)
+
+    def _accumulate(self, stage: str, values: torch.Tensor) -> None:
+        """Add one batch's numbers (e.g. loss x batch size, batch size) to the epoch's sums.
+
+        The sums stay on the device: a training step costs no host synchronisation.
+        """
+        self._sums[stage] = self._sums[stage] + values if stage in self._sums else values
+
+    def _epoch_sums(self, stage: str) -> torch.Tensor | None:
+        """The epoch's sums over every batch and every process, and reset them."""
+        sums = self._sums.pop(stage, None)
+        if sums is None:
+            return None
+        # every rank summed its own share; a no-op on one device
+        return self.trainer.strategy.reduce(sums, reduce_op="sum")
+
+    def _log_epoch_values(self, values: dict[str, torch.Tensor]) -> None:
+        """Log epoch-level values that are already global (summed over processes)."""
+        if values:
+            # sync_dist only tells Lightning that they are global
+            distributed = self.trainer.world_size > 1
+            self.log_dict(values, on_step=False, on_epoch=True, sync_dist=distributed)
 
     def _shared_step(self, batch: Any, stage: str) -> torch.Tensor:
         raise NotImplementedError

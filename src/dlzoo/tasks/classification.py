@@ -47,8 +47,9 @@ class ClassificationTask(Task):
         label_smoothing: for ``cross_entropy`` only.
 
     Shapes:
-        batch: ``(x, y)`` with ``x`` whatever the net takes and ``y`` of shape (B,)
-        holding class indices; the net returns logits (B, num_classes).
+        batch: ``(x, y, *extra)`` with ``x`` whatever the net takes, ``y`` of shape (B,)
+        holding class indices and optional extra inputs (e.g. sequence lengths (B,)),
+        passed on as ``net(x, *extra)``; the net returns logits (B, num_classes).
     """
 
     def __init__(
@@ -90,8 +91,6 @@ class ClassificationTask(Task):
         self.test_metrics = metrics()
         self.val_confmat = MulticlassConfusionMatrix(num_classes, validate_args=False)
         self.test_confmat = MulticlassConfusionMatrix(num_classes, validate_args=False)
-        # Sums of loss, correct predictions and samples for the current epoch, per stage.
-        self._sums: dict[str, torch.Tensor] = {}
 
     def compute_loss(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """The configured loss of logits (B, C) against class indices (B,)."""
@@ -106,7 +105,7 @@ class ClassificationTask(Task):
 
     def _shared_step(self, batch: Any, stage: str) -> torch.Tensor:
         x, y = batch[0], batch[1]
-        logits = self.net(x)  # (B, C)
+        logits = self.net(x, *batch[2:])  # (B, C); e.g. sequence lengths after x and y
         loss = self.compute_loss(logits, y)
         preds = logits.detach().argmax(dim=-1)  # (B,)
         sums = torch.stack(
@@ -116,7 +115,7 @@ class ClassificationTask(Task):
                 loss.new_tensor(y.numel()),
             ]
         )
-        self._sums[stage] = self._sums[stage] + sums if stage in self._sums else sums
+        self._accumulate(stage, sums)
         if stage == "val":
             self.val_metrics.update(preds, y)
             self.val_confmat.update(preds, y)
@@ -126,21 +125,16 @@ class ClassificationTask(Task):
         return loss
 
     def _log_epoch(self, stage: str, collection: MetricCollection | None = None) -> None:
-        sums = self._sums.pop(stage, None)
+        sums = self._epoch_sums(stage)
         values: dict[str, torch.Tensor] = {}
         if sums is not None:
-            # every rank summed its own share; a no-op on one device
-            sums = self.trainer.strategy.reduce(sums, reduce_op="sum")
             values[f"{stage}/loss"] = sums[0] / sums[2]
             if collection is None:
                 values[f"{stage}/acc"] = sums[1] / sums[2]
         if collection is not None:
             values.update({f"{stage}/{k}": v for k, v in collection.compute().items()})
             collection.reset()
-        if values:
-            # the values are global already; sync_dist only tells Lightning so
-            distributed = self.trainer.world_size > 1
-            self.log_dict(values, on_step=False, on_epoch=True, sync_dist=distributed)
+        self._log_epoch_values(values)
 
     def on_train_epoch_end(self) -> None:
         self._log_epoch("train")
