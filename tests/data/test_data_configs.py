@@ -37,7 +37,7 @@ def test_keys_match_init_one_to_one(option: str, tmp_path: Path) -> None:
     node = load(option, tmp_path)
     params = inspect.signature(get_class(node._target_)).parameters
     assert set(node) - {"_target_"} == set(params)
-    assert node.batch_size == 64 and node.seed == 3
+    assert node.seed == 3
 
 
 @pytest.mark.parametrize("option", OPTIONS)
@@ -50,16 +50,30 @@ def test_instantiates_and_sets_up(option: str, tmp_path: Path) -> None:
                     tmp_path / "image_folder" / name / f"{i}.png"
                 )
     dm = instantiate(load(option, tmp_path), _convert_="all")
-    assert isinstance(dm, L.LightningDataModule) and dm.seed == 3 and dm.name == option
+    assert isinstance(dm, L.LightningDataModule) and dm.seed == 3
+    # named after the option, or after the dataset it picks (data=ucr data.name=GunPoint)
+    assert dm.name in (option, load(option, tmp_path).get("name"))
     if option in DOWNLOADS:
         assert Path(dm.data_dir) == tmp_path
         return
     dm.prepare_data()
     dm.setup("fit")
     kwargs = dm.net_kwargs()
-    assert set(kwargs) == {"in_channels", "image_size", "in_features", "num_classes"}
-    x, y = next(iter(dm.val_dataloader()))
-    assert x.shape[1:] == (kwargs["in_channels"], *kwargs["image_size"])
+    batch = next(iter(dm.val_dataloader()))
+    if "horizon" in kwargs:  # forecasting: (x, y) windows
+        assert set(kwargs) == {"input_size", "output_size", "window", "horizon"}
+        x, y = batch
+        assert x.shape[1:] == (kwargs["window"], kwargs["input_size"])
+        assert y.shape[1:] == (kwargs["horizon"], kwargs["output_size"])
+        return
+    if "input_size" in kwargs:  # sequence classification: (x, y, lengths)
+        assert set(kwargs) == {"input_size", "num_classes"}
+        x, y, lengths = batch
+        assert x.shape[0] == len(lengths) and x.shape[2] == kwargs["input_size"]
+    else:
+        assert set(kwargs) == {"in_channels", "image_size", "in_features", "num_classes"}
+        x, y = batch
+        assert x.shape[1:] == (kwargs["in_channels"], *kwargs["image_size"])
     assert int(y.max()) < kwargs["num_classes"] == dm.num_classes == len(dm.class_names)
 
 

@@ -1,7 +1,9 @@
 """Datamodules and the pieces they share: splits, whole-batch loaders, downloads.
 
 Every datamodule is a ``LightningDataModule`` with ``net_kwargs()``, ``num_classes``,
-``class_names`` and ``name``; see :mod:`dlzoo.data.image` for the image datasets.
+``name``; classification datamodules also have ``num_classes`` and ``class_names``.
+See :mod:`dlzoo.data.image` (images), :mod:`dlzoo.data.timeseries` (windowed
+forecasting) and :mod:`dlzoo.data.ucr` (UCR / UEA sequence classification).
 """
 
 from dlzoo.data.augment import BatchAugment, build_augment
@@ -17,6 +19,7 @@ from dlzoo.data.image import (
 )
 from dlzoo.data.loaders import TensorBatchLoader
 from dlzoo.data.splits import carve_validation, stratified_split
+from dlzoo.data.ucr import PaddedSequenceLoader, UCRDataModule
 
 __all__ = [
     "BatchAugment",
@@ -26,8 +29,10 @@ __all__ = [
     "ImageDataModule",
     "ImageFolderDataModule",
     "MNISTDataModule",
+    "PaddedSequenceLoader",
     "RemoteFile",
     "TensorBatchLoader",
+    "UCRDataModule",
     "build_augment",
     "carve_validation",
     "download_file",

@@ -1,0 +1,484 @@
+"""Sequence classification on the UCR / UEA time series archives, offline.
+
+sktime 1.2 ships a handful of the archives' problems as ``.ts`` files in its wheel
+(``sktime/datasets/data/<Name>/<Name>_TRAIN.ts`` and ``_TEST.ts``). This module reads
+those, and only those: any other archive name would make sktime download it, so it is a
+:class:`~dlzoo.errors.DataError` here that lists what is shipped.
+
+:class:`UCRDataModule` does what every problem needs:
+
+1. reads the official train and test parts through ``load_UCR_UEA_dataset`` (nested
+   format, so unequal-length problems such as JapaneseVowels load too);
+2. maps the training labels to ``0 .. K-1`` (``class_names``), keeps the published
+   test part and carves a seeded, stratified validation part out of the training part;
+3. standardises each channel with the mean / std of the training part's valid
+   (non-padded) time steps; padded steps stay exactly 0;
+4. serves ``(x, y, lengths)`` batches through :class:`PaddedSequenceLoader`, with x
+   trimmed to the longest sequence of each batch.
+
+Shipped classification problems (train / test cases, channels, length, classes):
+
+========================  ===========  ========  =========  =======
+name                      train / test channels  length     classes
+========================  ===========  ========  =========  =======
+ACSF1                     100 / 100    1         1460       10
+ArrowHead                 36 / 175     1         251        3
+BasicMotions              40 / 40      6         100        4
+GunPoint                  50 / 150     1         150        2
+ItalyPowerDemand          67 / 1029    1         24         2
+JapaneseVowels            270 / 370    12        7 - 29     9
+OSULeaf                   200 / 242    1         427        6
+PLAID                     537 / 537    1         100 - 1344 11
+UnitTest                  20 / 22      1         24         2
+========================  ===========  ========  =========  =======
+
+(UnitTest is sktime's 42-case excerpt of Chinatown; Covid3Month and Tecator are
+shipped too but are regression problems, so they are not offered.)
+
+Reference: Dau et al., "The UCR time series archive", 2019; Bagnall et al., "The UEA
+multivariate time series classification archive", 2018.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+from torch import Tensor
+
+from dlzoo.data.loaders import TensorBatchLoader
+from dlzoo.data.splits import carve_validation
+from dlzoo.errors import ConfigError, DataError
+
+__all__ = ["PaddedSequenceLoader", "SequenceArrays", "UCRDataModule", "shipped_ucr_names"]
+
+STAGES = ("train", "val", "test")
+SKTIME_REQUIREMENT = "sktime>=1.2,<1.3"
+
+
+# ---------------------------------------------------------------------- shipped problems
+
+
+def _sktime_data_dir() -> Path:
+    """sktime's ``datasets/data`` folder, found without importing sktime (slow)."""
+    spec = importlib.util.find_spec("sktime")
+    if spec is None or not spec.submodule_search_locations:
+        raise DataError(
+            f"sktime is not installed but ships the UCR / UEA sets: "
+            f"pip install '{SKTIME_REQUIREMENT}'"
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "datasets" / "data"
+
+
+def _is_classification_problem(folder: Path) -> bool:
+    """Both ``.ts`` parts exist and the header declares class labels.
+
+    Reads the header only (up to ``@data``); regression problems (Tecator) declare
+    ``@targetLabel`` instead of ``@classLabel``.
+    """
+    train, test = folder / f"{folder.name}_TRAIN.ts", folder / f"{folder.name}_TEST.ts"
+    if not (train.is_file() and test.is_file()):
+        return False
+    try:
+        with open(train, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                tag = line.strip().lower()
+                if tag.startswith("@data"):
+                    break
+                if tag.startswith("@classlabel"):
+                    return tag.split()[1:2] == ["true"]
+    except OSError:
+        return False
+    return False
+
+
+@functools.cache
+def shipped_ucr_names() -> tuple[str, ...]:
+    """The UCR / UEA classification problems that sktime ships, sorted.
+
+    Only these load offline: ``load_UCR_UEA_dataset`` downloads every other name.
+    """
+    data_dir = _sktime_data_dir()
+    if not data_dir.is_dir():
+        return ()
+    folders = (d for d in data_dir.iterdir() if d.is_dir() and not d.name.startswith("_"))
+    return tuple(sorted((d.name for d in folders if _is_classification_problem(d)), key=str.lower))
+
+
+def _check_shipped(name: str) -> None:
+    names = shipped_ucr_names()
+    if name not in names:
+        raise DataError(
+            f"data.name='{name}' is not a UCR / UEA classification problem shipped with "
+            f"sktime (others would be downloaded): use one of {', '.join(names) or '(none)'}"
+        )
+
+
+# ---------------------------------------------------------------------- reading
+
+
+@dataclass
+class SequenceArrays:
+    """One part of a problem as read from its ``.ts`` file, zero-padded.
+
+    Shapes:
+        - x: (N, T_max, C) float64, zero after each sequence's length
+        - lengths: (N,) int64, each >= 1
+        - labels: (N,) the label strings as the file writes them
+    """
+
+    x: np.ndarray
+    lengths: np.ndarray
+    labels: np.ndarray
+
+
+def _to_padded(name: str, split: str, frame: Any, labels: Any) -> SequenceArrays:
+    """Nested sktime frame (one ``pd.Series`` per case and channel) -> padded arrays."""
+    n, channels = frame.shape
+    cells = frame.to_numpy()  # (N, C) object array of pd.Series; .iat per cell is slow
+    cases: list[np.ndarray] = []
+    for i in range(n):
+        series = [np.asarray(cells[i, c], dtype=np.float64) for c in range(channels)]
+        if len({len(s) for s in series}) != 1:
+            raise DataError(
+                f"UCR '{name}' {split} case {i} has channels of different lengths "
+                f"{[len(s) for s in series]}: such problems are not supported"
+            )
+        case = np.stack(series, axis=1) if series[0].size else np.empty((0, channels))
+        # some archive files pad short cases with trailing NaNs: those steps are padding
+        valid = ~np.isnan(case).all(axis=1)
+        case = case[: int(np.flatnonzero(valid)[-1]) + 1] if valid.any() else case[:0]
+        if len(case) == 0:
+            raise DataError(f"UCR '{name}' {split} case {i} is empty: the file may be corrupt")
+        if np.isnan(case).any() or np.isinf(case).any():
+            raise DataError(
+                f"UCR '{name}' {split} case {i} has missing or infinite values inside "
+                "the series: such problems are not supported"
+            )
+        cases.append(case)  # (L_i, C)
+    lengths = np.array([len(c) for c in cases], dtype=np.int64)
+    x = np.zeros((n, int(lengths.max(initial=1)), channels), dtype=np.float64)
+    for i, case in enumerate(cases):
+        x[i, : len(case)] = case
+    return SequenceArrays(x, lengths, np.asarray(labels).astype(str))
+
+
+def read_ucr(name: str, split: str) -> SequenceArrays:
+    """Read the official ``split`` ("train" or "test") of a shipped problem.
+
+    Args:
+        name: one of :func:`shipped_ucr_names`.
+        split: ``"train"`` or ``"test"``.
+
+    Returns:
+        The part's sequences zero-padded to its longest, their lengths and label strings.
+
+    Raises:
+        DataError: the name is not shipped (nothing is downloaded), or the file cannot
+            be read.
+    """
+    _check_shipped(name)
+    # imported here: sktime takes about a second to import
+    from sktime.datasets import load_UCR_UEA_dataset
+
+    data_dir = _sktime_data_dir()
+    try:
+        frame, labels = load_UCR_UEA_dataset(
+            name,
+            split=split,
+            return_X_y=True,
+            return_type="nested_univ",
+            extract_path=str(data_dir),
+        )
+    except (OSError, ValueError, IndexError, TypeError) as exc:
+        raise DataError(
+            f"cannot read {data_dir / name}/{name}_{split.upper()}.ts ({exc}): "
+            f"pip install --force-reinstall '{SKTIME_REQUIREMENT}'"
+        ) from None
+    return _to_padded(name, split, frame, labels)
+
+
+def _class_order(labels: np.ndarray) -> list[str]:
+    """Sorted unique labels: numerically when every label is a number ("2" < "10")."""
+    unique = [str(u) for u in np.unique(labels)]
+    try:
+        return sorted(unique, key=lambda s: (float(s), s))
+    except ValueError:
+        return unique
+
+
+# ---------------------------------------------------------------------- loader
+
+
+class PaddedSequenceLoader(TensorBatchLoader):
+    """:class:`TensorBatchLoader` of padded sequences, each batch trimmed to its longest.
+
+    The dataset is stored padded to its longest sequence; a batch of short ones
+    would otherwise carry (and make a recurrent net step through) many all-zero steps.
+    Sampling, ``set_epoch``, ``len`` and the distributed sharding are the base class's.
+
+    Args:
+        x: the zero-padded sequences.
+        y: the labels.
+        lengths: each sequence's valid length.
+        **kwargs: as :class:`TensorBatchLoader` (``batch_size``, ``shuffle``, ``seed``,
+            ``drop_last``, ``transform``, ``rank``, ``world_size``).
+
+    Shapes:
+        - x: (N, T_max, C); y: (N,); lengths: (N,) int64
+        - each batch: ``(x, y, lengths)`` with x: (B, T, C), ``T = lengths.max()`` of
+          this batch, y: (B,), lengths: (B,)
+    """
+
+    def __init__(self, x: Tensor, y: Tensor, lengths: Tensor, **kwargs: Any) -> None:
+        if x.ndim != 3 or lengths.ndim != 1:
+            raise ConfigError(
+                f"PaddedSequenceLoader needs x (N, T, C) and lengths (N,), got "
+                f"{tuple(x.shape)} and {tuple(lengths.shape)}"
+            )
+        super().__init__(x, y, lengths, **kwargs)
+
+    def __iter__(self) -> Iterator[tuple[Tensor, ...]]:
+        for x, y, lengths in super().__iter__():
+            longest = int(lengths.max())
+            # contiguous: nets may .view() their input; a copy only when actually trimmed
+            yield x[:, :longest].contiguous(), y, lengths  # (B, T, C), (B,), (B,)
+
+
+# ---------------------------------------------------------------------- datamodule
+
+
+class UCRDataModule(L.LightningDataModule):
+    """A UCR / UEA classification problem shipped with sktime, served as padded batches.
+
+    The published train / test split is kept; a stratified ``val_fraction`` of the
+    training cases becomes validation. ``setup`` reads the files once (no disk cache);
+    later calls return at once, whatever the stage.
+
+    After ``setup()``:
+
+    - ``net_kwargs()``: ``{"input_size": C, "num_classes": K}``;
+    - ``class_names`` (the training labels sorted, numerically where they are numbers;
+      class ``k`` is ``class_names[k]``), ``num_classes``, ``input_size``, ``max_length``
+      (the longest sequence in any split);
+    - ``mean``, ``std``: per-channel statistics of the training part's valid steps,
+      shape (C,) (0 and 1 with ``normalize=False``);
+    - ``split_indices``: ``train`` and ``val`` index the official training cases (seeded
+      random order), ``test`` the official test cases in file order;
+      :meth:`save_split` writes them with the statistics to an ``.npz`` file;
+    - ``tensors``: ``{"train", "val", "test"}`` -> ``(x, y, lengths)``.
+
+    Args:
+        name: the problem, one of :func:`shipped_ucr_names` (e.g. ``BasicMotions``,
+            ``GunPoint``, ``JapaneseVowels``); case-sensitive.
+        batch_size: sequences per training batch.
+        eval_batch_size: sequences per val / test batch; ``None`` is 4 x ``batch_size``.
+        seed: seeds the validation split and the training loader's permutations.
+            ``None`` means 0: every process of a distributed run must draw the same split.
+        val_fraction: share of the official training cases used for validation.
+        normalize: standardise each channel with the training part's mean / std.
+
+    Shapes:
+        - tensors[stage]: x (N, T_max, C) float32 zero-padded, y (N,) int64,
+          lengths (N,) int64
+        - a batch: ``(x, y, lengths)`` with x (B, T, C), T = max(lengths) of the batch
+    """
+
+    def __init__(
+        self,
+        name: str = "BasicMotions",
+        batch_size: int = 16,
+        eval_batch_size: int | None = None,
+        seed: int | None = 0,
+        val_fraction: float = 0.2,
+        normalize: bool = True,
+    ) -> None:
+        super().__init__()
+        if int(batch_size) < 1:
+            raise ConfigError(f"data.batch_size={batch_size} must be a positive integer")
+        if eval_batch_size is not None and int(eval_batch_size) < 1:
+            raise ConfigError(f"data.eval_batch_size={eval_batch_size} must be positive or null")
+        if not 0.0 < float(val_fraction) < 1.0:
+            raise ConfigError(f"data.val_fraction={val_fraction} must be between 0 and 1")
+        # checked now so a wrong name fails when the config is instantiated, before training
+        _check_shipped(str(name))
+        self.name = str(name)
+        self.batch_size = int(batch_size)
+        self.eval_batch_size = int(eval_batch_size or 4 * self.batch_size)
+        self.seed = 0 if seed is None else int(seed)
+        self.val_fraction = float(val_fraction)
+        self.normalize = bool(normalize)
+        self.class_names: list[str] = []
+        self.num_classes = 0
+        self.input_size = 0
+        self.max_length = 0
+        self.mean: Tensor | None = None
+        self.std: Tensor | None = None
+        self.split_indices: dict[str, np.ndarray] = {}
+        self.tensors: dict[str, tuple[Tensor, Tensor, Tensor]] = {}
+
+    # ------------------------------------------------------------------ loading
+
+    def prepare_data(self) -> None:
+        """Nothing to fetch: the files ship with sktime (read in :meth:`setup`)."""
+
+    def setup(self, stage: str | None = None) -> None:
+        """Read, label, split and normalise every split once; later calls do nothing."""
+        if self.tensors:
+            return
+        train, test = read_ucr(self.name, "train"), read_ucr(self.name, "test")
+        if train.x.shape[2] != test.x.shape[2]:
+            raise DataError(
+                f"UCR '{self.name}' has {train.x.shape[2]} channels in train but "
+                f"{test.x.shape[2]} in test: the files may be corrupt"
+            )
+        self.class_names = _class_order(train.labels)
+        self.num_classes = len(self.class_names)
+        index = {label: k for k, label in enumerate(self.class_names)}
+        unseen = sorted(set(test.labels.tolist()) - set(index))
+        if unseen:
+            raise DataError(
+                f"UCR '{self.name}' test labels {unseen} never occur in its training part "
+                f"({self.class_names}): the files may be corrupt"
+            )
+        train_y = np.array([index[s] for s in train.labels], dtype=np.int64)
+        test_y = np.array([index[s] for s in test.labels], dtype=np.int64)
+
+        train_idx, val_idx = carve_validation(train_y, self.val_fraction, self.seed)
+        self.split_indices = {
+            "train": train_idx,
+            "val": val_idx,
+            "test": np.arange(len(test_y), dtype=np.int64),
+        }
+        for stage_name, idx in self.split_indices.items():
+            if len(idx) == 0:
+                raise DataError(
+                    f"UCR '{self.name}' has too few training cases ({len(train_y)}) for a "
+                    f"non-empty {stage_name} split: change data.val_fraction"
+                )
+        parts = {
+            "train": (train.x[train_idx], train_y[train_idx], train.lengths[train_idx]),
+            "val": (train.x[val_idx], train_y[val_idx], train.lengths[val_idx]),
+            "test": (test.x, test_y, test.lengths),
+        }
+        self.input_size = int(train.x.shape[2])
+        self._fit_statistics(parts["train"][0], parts["train"][2])
+        mean = self.mean.numpy().astype(np.float64)
+        std = self.std.numpy().astype(np.float64)
+        for stage_name, (x, y, lengths) in parts.items():
+            # each part padded to its own longest, not the carved-from training part's
+            x = x[:, : int(lengths.max())]
+            valid = _valid_mask(lengths, x.shape[1])[..., None]  # (N, T, 1)
+            # padding must stay 0 (nets and the loader's trim rely on it), so mask after
+            x = np.where(valid, (x - mean) / std, 0.0).astype(np.float32)
+            self.tensors[stage_name] = (
+                torch.from_numpy(np.ascontiguousarray(x)),
+                torch.from_numpy(y),
+                torch.from_numpy(lengths.astype(np.int64)),
+            )
+        self.max_length = max(int(t[2].max()) for t in self.tensors.values())
+
+    def _fit_statistics(self, x: np.ndarray, lengths: np.ndarray) -> None:
+        """Per-channel mean / std over the valid steps of the training part.
+
+        Shapes:
+            - x: (N, T, C) zero-padded; lengths: (N,)
+        """
+        channels = x.shape[2]
+        if not self.normalize:
+            mean, std = np.zeros(channels), np.ones(channels)
+        else:
+            # padded zeros would pull the mean towards 0 and shrink the std
+            steps = x[_valid_mask(lengths, x.shape[1])]  # (sum(lengths), C)
+            mean = steps.mean(axis=0)
+            std = steps.std(axis=0)
+            std = np.where(std > 1e-12, std, 1.0)
+        self.mean = torch.as_tensor(mean, dtype=torch.float32)
+        self.std = torch.as_tensor(std, dtype=torch.float32)
+
+    # ------------------------------------------------------------------ facts
+
+    def _require_setup(self) -> None:
+        if not self.tensors:
+            raise RuntimeError(f"{type(self).__name__}: call setup() before using it")
+
+    def net_kwargs(self) -> dict[str, Any]:
+        """What a net needs to know about the input.
+
+        Returns:
+            ``input_size`` (channels per time step) and ``num_classes``.
+        """
+        self._require_setup()
+        return {"input_size": self.input_size, "num_classes": self.num_classes}
+
+    def save_split(self, path: str | Path) -> Path:
+        """Write ``split_indices`` and the normalisation statistics to an ``.npz`` file.
+
+        Returns:
+            The path written.
+        """
+        self._require_setup()
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "wb") as f:  # an open file keeps numpy from appending ".npz"
+            np.savez(
+                f,
+                **self.split_indices,
+                mean=self.mean.numpy(),
+                std=self.std.numpy(),
+                seed=self.seed,
+                name=self.name,
+                class_names=np.asarray(self.class_names),
+            )
+        return path
+
+    # ------------------------------------------------------------------ loaders
+
+    def _loader(self, stage: str, train: bool = False) -> PaddedSequenceLoader:
+        self._require_setup()
+        x, y, lengths = self.tensors[stage]
+        if not train:
+            return PaddedSequenceLoader(
+                x, y, lengths, batch_size=self.eval_batch_size, seed=self.seed
+            )
+        # Lightning's overfit_batches reuses the first batches; it cannot switch off
+        # shuffling in a loader that is not a DataLoader, so do it here
+        overfit = self.trainer is not None and self.trainer.overfit_batches > 0
+        return PaddedSequenceLoader(
+            x,
+            y,
+            lengths,
+            batch_size=self.batch_size,
+            shuffle=not overfit,
+            seed=self.seed,
+            # a last batch of one sample makes BatchNorm fail in training: drop only that
+            drop_last=len(y) % self.batch_size == 1,
+        )
+
+    def train_dataloader(self) -> PaddedSequenceLoader:
+        return self._loader("train", train=True)
+
+    def val_dataloader(self) -> PaddedSequenceLoader:
+        return self._loader("val")
+
+    def test_dataloader(self) -> PaddedSequenceLoader:
+        return self._loader("test")
+
+    def predict_dataloader(self) -> PaddedSequenceLoader:
+        return self._loader("test")
+
+
+def _valid_mask(lengths: np.ndarray, steps: int) -> np.ndarray:
+    """``mask[i, t]`` is True for the valid steps ``t < lengths[i]``.
+
+    Shapes:
+        - lengths: (N,) -> mask: (N, steps) bool
+    """
+    return np.arange(steps)[None, :] < lengths[:, None]
