@@ -4,7 +4,8 @@ Importing this package imports every family so that its nets register; use
 :func:`create_model` / :func:`list_models` to reach them by name.
 """
 
-from dlzoo.models import cnn, dense  # noqa: F401  (imported to register their nets)
+# imported to register their nets
+from dlzoo.models import cnn, conv1d, dense, forecast, rnn  # noqa: F401
 from dlzoo.models.registry import create_model, get_model_class, list_models, register_model
 
 __all__ = ["create_model", "get_model_class", "list_models", "register_model"]

@@ -1,0 +1,152 @@
+"""One-dimensional convolutional networks over time, for sequence classification and
+forecasting."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from dlzoo.errors import ConfigError
+from dlzoo.layers.activations import ActivationLike, resolve_activation
+from dlzoo.layers.sequence import (
+    SequenceHead,
+    TemporalConvBlock,
+    lengths_to_mask,
+    resolve_sequence_pool,
+)
+from dlzoo.models.registry import register_model
+
+
+@register_model("conv1d")
+class ConvNet1d(nn.Module):
+    """A stack of 1-d convolutions over time, pooled over the steps, then a head.
+
+    Layer ``i`` has ``channels[i]`` filters of ``kernel_size`` taps with dilation
+    ``dilation_base ** i``. ``dilation_base=2`` doubles the spacing every layer, so the
+    receptive field, ``1 + (kernel_size - 1) * sum_i dilation_base ** i`` steps, grows
+    exponentially with depth (van den Oord et al. 2016, "WaveNet"; Bai, Kolter & Koltun
+    2018, temporal convolutional networks); ``causal=True`` pads only on the left, so
+    the features at step ``t`` see the inputs at ``<= t``. Every layer keeps the length
+    ``T`` (see :class:`~dlzoo.layers.sequence.TemporalConvBlock`).
+
+    With ``lengths``, the padded steps are zeroed after every layer (which equals the
+    convolution's own zero padding) and batch norm counts the real steps only, so a
+    padded sequence gives the same output as the sequence alone; pooling covers the
+    real steps, and ``last`` takes step ``lengths - 1``.
+
+    Args:
+        input_size: features per time step, from the datamodule.
+        channels: filters of each layer, in order (at least one layer).
+        kernel_size: taps per filter.
+        dilation_base: layer ``i`` uses dilation ``dilation_base ** i``; 1 keeps every
+            layer undilated.
+        causal: pad only on the left (no layer sees the future).
+        batch_norm: batch norm after every convolution.
+        dropout: dropout probability after every layer, on the pooled vector and after
+            every hidden head layer.
+        activation: activation name of the layers and the hidden head layers.
+        pooling: ``last``, ``mean`` or ``max`` over time.
+        head_hidden_sizes: widths of dense layers between the pooled vector and the
+            output layer.
+        num_classes: class logits (classification), from the datamodule.
+        horizon: forecast steps (forecasting, with ``output_size``), from the datamodule.
+        output_size: target series (forecasting, with ``horizon``), from the datamodule.
+
+    Raises:
+        ConfigError: no layers, a bad size, an unknown pooling or activation, or not
+            exactly one head.
+
+    Shapes:
+        input x (B, T, input_size) and lengths (B,) int64 or ``None``; output
+        (B, num_classes) or (B, horizon, output_size).
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        channels: Sequence[int] = (32, 32, 32),
+        kernel_size: int = 3,
+        dilation_base: int = 1,
+        causal: bool = False,
+        batch_norm: bool = True,
+        dropout: float = 0.0,
+        activation: ActivationLike = "relu",
+        pooling: str = "mean",
+        head_hidden_sizes: Sequence[int] = (),
+        num_classes: int | None = None,
+        horizon: int | None = None,
+        output_size: int | None = None,
+    ) -> None:
+        super().__init__()
+        channels = list(channels)
+        if not channels or min(channels) < 1:
+            raise ConfigError(f"channels must list at least one positive width, got {channels}")
+        if dilation_base < 1:
+            raise ConfigError(f"dilation_base must be >= 1, got {dilation_base}")
+        resolve_activation(activation)  # fail on a bad name before building anything
+        self.pool = resolve_sequence_pool(pooling)
+        widths = [input_size, *channels]
+        self.layers = nn.ModuleList(
+            TemporalConvBlock(
+                widths[i],
+                widths[i + 1],
+                kernel_size,
+                dilation_base**i,
+                causal,
+                activation,
+                batch_norm,
+                dropout,
+            )
+            for i in range(len(channels))
+        )
+        self.receptive_field = 1 + sum(block.receptive_field - 1 for block in self.layers)
+        self.head = SequenceHead(
+            channels[-1],
+            num_classes,
+            horizon,
+            output_size,
+            head_hidden_sizes,
+            dropout,
+            activation,
+        )
+
+    def features(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """The last layer's features at every step (zero on padded steps).
+
+        Shapes:
+            input x (B, T, input_size) and lengths (B,) or ``None``; output
+            (B, T, channels[-1]).
+        """
+        mask = None if lengths is None else lengths_to_mask(lengths, x.shape[1])
+        return self._encode(x, mask)
+
+    def _encode(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        h = x.transpose(1, 2)  # (B, C, T): Conv1d wants channels first
+        if mask is not None:
+            h = h * mask.unsqueeze(1).to(h.dtype)  # the padding must be zero, whatever it held
+        for layer in self.layers:
+            h = layer(h, mask)  # (B, C_i, T)
+        return h.transpose(1, 2)  # (B, T, C)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        mask = None if lengths is None else lengths_to_mask(lengths, x.shape[1])  # (B, T)
+        h = self._encode(x, mask)  # (B, T, C)
+        pooled = self.pool(h, mask)  # (B, C)
+        return self.head(pooled)  # (B, num_classes) or (B, horizon, output_size)
+
+    @classmethod
+    def example(cls, batch_size: int = 2) -> tuple[nn.Module, torch.Tensor]:
+        """A small causal, dilated classifier and a matching (B, 9, 3) input."""
+        net = cls(
+            input_size=3,
+            channels=(4, 5),
+            dilation_base=2,
+            causal=True,
+            dropout=0.1,
+            pooling="last",
+            head_hidden_sizes=[6],
+            num_classes=3,
+        )
+        return net, torch.randn(batch_size, 9, 3)
