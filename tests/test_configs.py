@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import functools
+import inspect
 from pathlib import Path
 
 import pytest
 import torch
-from hydra.utils import instantiate
+from hydra.utils import get_class, instantiate
 from omegaconf import OmegaConf
 
 from dlzoo.optim import build_optimizer, build_scheduler
@@ -22,13 +23,28 @@ NEEDS_HARDWARE = {("trainer", "gpu"), ("trainer", "ddp")}
 
 
 @functools.cache
-def digits():
+def datamodule(kind: str):
+    """A set-up datamodule of each kind of data that the models pair with."""
     from dlzoo.data.image import DigitsDataModule
+    from dlzoo.data.timeseries import SunspotsDataModule
+    from dlzoo.data.ucr import UCRDataModule
 
-    dm = DigitsDataModule(batch_size=16, seed=0)
+    dm = {
+        "images": lambda: DigitsDataModule(batch_size=16, seed=0),
+        "forecast": lambda: SunspotsDataModule(window=11, batch_size=16, seed=0),
+        "sequences": lambda: UCRDataModule("JapaneseVowels", batch_size=16, seed=0),
+    }[kind]()
     dm.prepare_data()
     dm.setup("fit")
     return dm
+
+
+def compatible(model_node) -> list[str]:
+    """The kinds of data whose shape arguments cover everything the model requires."""
+    params = inspect.signature(get_class(model_node._target_)).parameters
+    required = {n for n, p in params.items() if p.default is p.empty and n not in model_node}
+    kinds = ("images", "forecast", "sequences")
+    return [k for k in kinds if required <= set(datamodule(k).net_kwargs())]
 
 
 def test_all_groups_are_covered() -> None:
@@ -65,15 +81,22 @@ def test_option_composes_and_instantiates(make_cfg, tmp_path: Path, group: str, 
         dm = instantiate(node, _convert_="all")
         assert hasattr(dm, "net_kwargs")
     elif group == "model":
-        net = build_net(node, digits())
-        assert net(next(iter(digits().val_dataloader()))[0]).shape[-1] == 10
+        kinds = compatible(node)
+        assert kinds, f"model/{option} fits none of the datamodules"
+        for kind in kinds:  # one model YAML works with every compatible kind of data
+            dm = datamodule(kind)
+            batch = next(iter(dm.val_dataloader()))
+            out = build_net(node, dm)(batch[0], *batch[2:])
+            expected = batch[1].shape[1:] if kind == "forecast" else (dm.num_classes,)
+            assert out.shape == (len(batch[0]), *expected)
     elif group == "task":
+        shapes = {"num_classes": 10} if option == "classification" else {}
         task = instantiate(
             node,
             net=torch.nn.Linear(64, 10),
-            num_classes=10,
             optimizer=instantiate(cfg.optimizer),
             _recursive_=False,
+            **shapes,
         )
         assert isinstance(task, Task)
     elif group == "optimizer":

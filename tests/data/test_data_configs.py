@@ -49,7 +49,12 @@ def test_instantiates_and_sets_up(option: str, tmp_path: Path) -> None:
                 Image.new("RGB", (9, 9), (i * 30, 0, 0)).save(
                     tmp_path / "image_folder" / name / f"{i}.png"
                 )
-    dm = instantiate(load(option, tmp_path), _convert_="all")
+    node = load(option, tmp_path)
+    if option == "series_csv":
+        rows = "\n".join(f"{t},{t % 7 + 0.5 * t}" for t in range(200))
+        (tmp_path / "series.csv").write_text("t,value\n" + rows + "\n")
+        node.path = str(tmp_path / "series.csv")
+    dm = instantiate(node, _convert_="all")
     assert isinstance(dm, L.LightningDataModule) and dm.seed == 3
     # named after the option, or after the dataset it picks (data=ucr data.name=GunPoint)
     assert dm.name in (option, load(option, tmp_path).get("name"))

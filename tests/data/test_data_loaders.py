@@ -46,7 +46,7 @@ def test_chunked_gathers_serve_the_permutation_in_order(monkeypatch, chunk_batch
     batches = list(loader)
     assert [len(b[1]) for b in batches] == [10] * 10 + [3]
     # the batches follow the epoch's permutation across chunk boundaries
-    torch.testing.assert_close(torch.cat([b[1] for b in batches]), loader.indices(0))
+    torch.testing.assert_close(torch.cat([b[1] for b in batches]), loader.indices(0).long())
     for x, ids in batches:
         torch.testing.assert_close(x[:, 0], ids.float())
 

@@ -89,8 +89,11 @@ class TensorBatchLoader:
           ``B <= batch_size``
     """
 
-    # batches gathered at once: bounds the extra memory to this many batches
+    # batches gathered at once, at most, and bytes gathered at once, at most: together
+    # they bound the extra memory of an epoch (overlapping windows, views of one series,
+    # copy to many times the series' size when gathered)
     CHUNK_BATCHES = 64
+    CHUNK_BYTES = 4 << 20
 
     def __init__(
         self,
@@ -165,11 +168,13 @@ class TensorBatchLoader:
         """
         n = self.num_samples
         rank, world = self._rank_world()
+        # int32 halves the permutation of a large dataset (index_select takes either)
+        dtype = torch.int32 if n < 2**31 else torch.int64
         if self.shuffle:
             generator = torch.Generator().manual_seed(self.seed + epoch)
-            order = torch.randperm(n, generator=generator)
+            order = torch.randperm(n, generator=generator, dtype=dtype)
         else:
-            order = torch.arange(n)
+            order = torch.arange(n, dtype=dtype)
         if world > 1:
             if self.drop_last:
                 order = order[: n - n % world]
@@ -182,6 +187,12 @@ class TensorBatchLoader:
             order = order[: len(order) - len(order) % self.batch_size]
         return order
 
+    def chunk_batches(self) -> int:
+        """Batches per gather: ``CHUNK_BATCHES``, fewer where they exceed ``CHUNK_BYTES``."""
+        sample_bytes = sum(t[:1].numel() * t.element_size() for t in self.tensors)
+        by_bytes = self.CHUNK_BYTES // max(1, sample_bytes * self.batch_size)
+        return max(1, min(self.CHUNK_BATCHES, by_bytes))
+
     def __iter__(self) -> Iterator[tuple[Tensor, ...]]:
         epoch = self.sampler.epoch
         # advance for plain loops; Lightning overwrites it through set_epoch
@@ -191,7 +202,7 @@ class TensorBatchLoader:
         # small gather per batch wakes the CPU's worker threads every time, which cost
         # more than the copy. index_select, not t[idx]: advanced indexing of a 4-d
         # tensor can cost milliseconds on CPU, index_select microseconds.
-        chunk = self.batch_size * self.CHUNK_BATCHES
+        chunk = self.batch_size * self.chunk_batches()
         for chunk_start in range(0, len(order), chunk):
             idx = order[chunk_start : chunk_start + chunk]
             gathered = [t.index_select(0, idx) for t in self.tensors]
