@@ -86,3 +86,24 @@ def test_a_forecast_of_the_wrong_shape_names_both_shapes() -> None:
     task = task_for(LastPlus(0.0))
     with pytest.raises(ConfigError, match=r"forecasts \(2, 1, 1\).*targets are \(2, 3, 1\)"):
         task._shared_step((torch.zeros(2, 4, 1), torch.zeros(2, 3, 1)), "train")
+
+
+def test_window_norm_last_feeds_changes_and_adds_the_last_value_back() -> None:
+    seen = []
+
+    class Spy(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.w = nn.Parameter(torch.zeros(()))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            seen.append(x)
+            return torch.zeros(x.shape[0], 2, 1) + self.w
+
+    task = task_for(Spy(), window_norm="last")
+    x = torch.tensor([[[5.0, 1.0], [7.0, 3.0]]])  # (1, 2, 2): a target and a covariate
+    # the net sees the window minus its last row and forecasts no change: 7, 7
+    assert task.forecast(x).flatten().tolist() == [7.0, 7.0]
+    assert seen[0].tolist() == [[[-2.0, -2.0], [0.0, 0.0]]]
+    with pytest.raises(ConfigError, match="window_norm"):
+        task_for(Spy(), window_norm="first")

@@ -24,6 +24,7 @@ from dlzoo.metrics.mase import MeanAbsoluteScaledError
 from dlzoo.tasks.base import Task
 
 FORECAST_LOSSES = ("mse", "mae", "huber", "rmse")
+WINDOW_NORMS = ("none", "last")
 # windows kept per stage for the forecast figure
 FIGURE_WINDOWS = 4
 
@@ -41,6 +42,10 @@ class ForecastTask(Task):
             (filled in from the datamodule).
         mase_scale: per target, the in-sample MAE of the one-step naive forecast on the
             training split, in original units (filled in from the datamodule).
+        window_norm: ``none``, or ``last``: subtract each window's last values from it
+            and add them back to the net's forecast, so the net models changes, not
+            levels ("NLinear", Zeng et al. 2023). A trending series (co2, airline) then
+            stays inside the range the net saw in training.
 
     Shapes:
         batch: ``(x, y)`` with x (B, window, input_size), whose first ``output_size``
@@ -57,8 +62,12 @@ class ForecastTask(Task):
         target_offset: Sequence[float] = (0.0,),
         target_scale: Sequence[float] = (1.0,),
         mase_scale: Sequence[float] = (1.0,),
+        window_norm: str = "none",
     ) -> None:
         super().__init__(net, optimizer, scheduler)
+        if window_norm not in WINDOW_NORMS:
+            raise ConfigError(f"task.window_norm={window_norm!r}; valid: {', '.join(WINDOW_NORMS)}")
+        self.window_norm = window_norm
         if loss not in FORECAST_LOSSES:
             raise ConfigError(
                 f"task.loss={loss!r} does not fit forecasting; valid: {', '.join(FORECAST_LOSSES)}"
@@ -101,9 +110,23 @@ class ForecastTask(Task):
         """
         return values * self.scale + self.offset
 
+    def forecast(self, x: torch.Tensor) -> torch.Tensor:
+        """The net's forecast in scaled units, with ``window_norm`` applied around it.
+
+        Shapes:
+            x: (B, window, input_size) -> (B, horizon, output_size)
+        """
+        if self.window_norm == "none":
+            return self.net(x)
+        last = x[:, -1:, :]  # (B, 1, F)
+        return self.net(x - last) + last[..., : self.num_targets]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forecast(x)
+
     def _shared_step(self, batch: Any, stage: str) -> torch.Tensor:
         x, y = batch[0], batch[1]  # (B, W, F), (B, H, C)
-        pred = self.net(x)  # (B, H, C)
+        pred = self.forecast(x)  # (B, H, C)
         if pred.shape != y.shape:
             raise ConfigError(
                 f"the net forecasts {tuple(pred.shape)} but the targets are {tuple(y.shape)} "
