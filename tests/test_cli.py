@@ -85,6 +85,29 @@ def test_missing_dataset_offline_exits_with_one_line(tmp_path: Path) -> None:
     assert not list((tmp_path / "data").rglob("*.gz")), "a partial download was left behind"
 
 
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        (["experiment=sunspots_gru", "data.window=400"], "longer than the whole series (309"),
+        (["experiment=co2_lstm", "data.impute=null"], "59 missing values"),
+        (["experiment=motions_gru", "data.name=Coffee"], "'Coffee' is not a UCR / UEA"),
+        (["experiment=sunspots_gru", "data=ucr"], "task 'forecast' does not fit data 'Basic"),
+        (["data=sunspots", "model=gru"], "task 'classification' does not fit"),
+        (["experiment=sunspots_naive", "data=ucr"], "model 'naive' does not fit data"),
+    ],
+    ids=["long-window", "nan-no-impute", "unknown-ucr", "forecast-task", "classify-task", "naive"],
+)
+def test_bad_time_series_input_exits_with_one_line(
+    tmp_path: Path, overrides: list[str], expected: str
+) -> None:
+    proc = run([*TRAIN, *overrides], tmp_path, **OFFLINE)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    (line,) = error_lines(proc.stderr)
+    assert expected in line, line
+    assert "Traceback" not in proc.stderr
+    assert not written_metrics(tmp_path)
+
+
 def test_multirun_sweeps_every_combination(tmp_path: Path) -> None:
     proc = run(
         [

@@ -90,7 +90,11 @@ def test_option_composes_and_instantiates(make_cfg, tmp_path: Path, group: str, 
             expected = batch[1].shape[1:] if kind == "forecast" else (dm.num_classes,)
             assert out.shape == (len(batch[0]), *expected)
     elif group == "task":
-        shapes = {"num_classes": 10} if option == "classification" else {}
+        shapes = (
+            {"num_classes": 10}
+            if option == "classification"
+            else datamodule("forecast").task_kwargs()
+        )
         task = instantiate(
             node,
             net=torch.nn.Linear(64, 10),

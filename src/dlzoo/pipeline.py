@@ -242,11 +242,22 @@ def _task_kwargs(task_cfg: DictConfig, datamodule: L.LightningDataModule) -> dic
     """Datamodule facts that the task's ``__init__`` asks for: from ``net_kwargs()``
     (e.g. ``num_classes``) and, where the datamodule has one, ``task_kwargs()`` (e.g. a
     forecast's target scaling)."""
-    params = _signature(str(task_cfg._target_), "task").parameters
+    target = str(task_cfg._target_)
+    params = _signature(target, "task").parameters
     provided = dict(datamodule.net_kwargs())
     if hasattr(datamodule, "task_kwargs"):
         provided.update(datamodule.task_kwargs())
-    return {k: v for k, v in provided.items() if k in params and task_cfg.get(k) is None}
+    fill = {k: v for k, v in provided.items() if k in params and task_cfg.get(k) is None}
+    injected = _INJECTED["task"] | set(fill) | set(task_cfg.keys())
+    missing = [n for n, p in params.items() if p.default is p.empty and n not in injected]
+    if missing:
+        task_name = _choice("task", target.rsplit(".", 1)[-1])
+        data_name = getattr(datamodule, "name", None) or _choice("data", "")
+        raise ConfigError(
+            f"task '{task_name}' does not fit data '{data_name}': the task needs "
+            f"{', '.join(missing)}, the data provides {', '.join(provided) or 'nothing'}"
+        )
+    return fill
 
 
 # --------------------------------------------------------------------------- running

@@ -37,7 +37,8 @@ def quiet_trainer(**kwargs) -> L.Trainer:
 
 
 def task_for(net: nn.Module, **kwargs) -> ForecastTask:
-    return ForecastTask(net, optimizer=torch.optim.Adam, **kwargs)
+    scaling = {"target_offset": [0.0], "target_scale": [1.0], "mase_scale": [1.0]}
+    return ForecastTask(net, optimizer=torch.optim.Adam, **{**scaling, **kwargs})
 
 
 def test_val_metrics_by_hand() -> None:

@@ -35,13 +35,13 @@ class ForecastTask(Task):
     Args:
         net: maps ``x`` (B, window, input_size) to a forecast (B, horizon, output_size).
         optimizer: a partial that takes parameter groups.
-        scheduler: a scheduler config dict or ``None``.
-        loss: ``mse``, ``mae``, ``huber`` or ``rmse``, on the scaled values.
-        huber_delta: the Huber loss's switch from quadratic to linear (scaled units).
         target_offset, target_scale: per target, ``original = scaled * scale + offset``
             (filled in from the datamodule).
         mase_scale: per target, the in-sample MAE of the one-step naive forecast on the
             training split, in original units (filled in from the datamodule).
+        scheduler: a scheduler config dict or ``None``.
+        loss: ``mse``, ``mae``, ``huber`` or ``rmse``, on the scaled values.
+        huber_delta: the Huber loss's switch from quadratic to linear (scaled units).
         window_norm: ``none``, or ``last``: subtract each window's last values from it
             and add them back to the net's forecast, so the net models changes, not
             levels ("NLinear", Zeng et al. 2023). A trending series (co2, airline) then
@@ -56,12 +56,12 @@ class ForecastTask(Task):
         self,
         net: nn.Module,
         optimizer: Callable[..., Optimizer],
+        target_offset: Sequence[float],
+        target_scale: Sequence[float],
+        mase_scale: Sequence[float],
         scheduler: dict[str, Any] | None = None,
         loss: str = "mse",
         huber_delta: float = 1.0,
-        target_offset: Sequence[float] = (0.0,),
-        target_scale: Sequence[float] = (1.0,),
-        mase_scale: Sequence[float] = (1.0,),
         window_norm: str = "none",
     ) -> None:
         super().__init__(net, optimizer, scheduler)
