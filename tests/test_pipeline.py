@@ -78,6 +78,18 @@ def test_tensorboard_gets_scalars_figures_and_hparams(make_cfg) -> None:
     assert "_hparams_/experiment" in plugins and "_hparams_/session_start_info" in plugins
 
 
+def test_forecasts_get_scalars_and_a_forecast_figure(make_cfg) -> None:
+    cfg = make_cfg("experiment=sunspots_gru", "debug=limit")
+    train(cfg)
+    events = EventAccumulator(str(Path(cfg.paths.output_dir) / "tensorboard")).Reload()
+    tags = events.Tags()
+    assert {"train/loss", "val/mase", "val/naive_mase", "test/mase_vs_naive"} <= set(
+        tags["scalars"]
+    )
+    assert {"val/forecast", "test/forecast"} <= set(tags["images"])
+    assert "val/confusion_matrix" not in tags["images"]
+
+
 def test_seed_is_honoured_including_zero(make_cfg) -> None:
     results = []
     for seed in (0, 0, 1):

@@ -137,13 +137,14 @@ def forecast_figure(examples: dict[str, torch.Tensor], target: int = 0) -> Any:
     history = examples["history"][..., target].numpy()
     n, window = history.shape
     horizon = examples["truth"].shape[1]
-    past, ahead = range(-window + 1, 1), range(1, horizon + 1)
+    past, ahead = range(-window + 1, 1), range(horizon + 1)
     fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 2.8), squeeze=False, sharey=True)
     for i, ax in enumerate(axes[0]):
         ax.plot(past, history[i], color="0.4", label="history")
-        for key, style in (("truth", "k.-"), ("forecast", "C1.-"), ("naive", "C0:")):
-            ax.plot(ahead, examples[key][i, :, target].numpy(), style, label=key)
-        ax.axvline(0.5, color="0.8", lw=0.8)
+        for key, style in (("truth", "k.-"), ("forecast", "C1.-"), ("naive", "C0x:")):
+            # each line starts at the last observed value, so it joins the history
+            ax.plot(ahead, [history[i, -1], *examples[key][i, :, target].numpy()], style, label=key)
+        ax.axvline(0, color="0.8", lw=0.8)
         ax.set_xlabel("steps from the forecast origin")
     axes[0][0].legend(fontsize=7)
     fig.tight_layout()
