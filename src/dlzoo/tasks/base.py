@@ -13,6 +13,7 @@ from typing import Any
 
 import lightning as L
 import torch
+import torch.distributed as dist
 from torch import nn
 from torch.optim import Optimizer
 
@@ -73,8 +74,9 @@ class Task(L.LightningModule):
     def _log_epoch_values(self, values: dict[str, torch.Tensor]) -> None:
         """Log epoch-level values that are already global (summed over processes)."""
         if values:
-            # sync_dist only tells Lightning that they are global
-            distributed = self.trainer.world_size > 1
+            # sync_dist only tells Lightning that they are global (a process group of
+            # one, e.g. DDP on one GPU, counts: Lightning warns otherwise)
+            distributed = dist.is_available() and dist.is_initialized()
             self.log_dict(values, on_step=False, on_epoch=True, sync_dist=distributed)
 
     def _shared_step(self, batch: Any, stage: str) -> torch.Tensor:
