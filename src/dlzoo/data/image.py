@@ -25,19 +25,18 @@ from __future__ import annotations
 import gzip
 import importlib.metadata
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import lightning as L
 import numpy as np
 import torch
 from torch import Tensor
 
 from dlzoo.data.augment import build_augment
+from dlzoo.data.base import InMemoryDataModule
 from dlzoo.data.download import RemoteFile, ensure_files
-from dlzoo.data.loaders import TensorBatchLoader
 from dlzoo.data.splits import carve_validation, stratified_split
 from dlzoo.errors import ConfigError, DataError
 
@@ -62,7 +61,7 @@ class ImageArrays:
     test_labels: np.ndarray | None = None
 
 
-class ImageDataModule(L.LightningDataModule):
+class ImageDataModule(InMemoryDataModule):
     """Base class: in-memory images, seeded stratified split, train-only normalisation.
 
     Subclasses implement :meth:`load` (and :meth:`prepare_data` when they download).
@@ -140,7 +139,6 @@ class ImageDataModule(L.LightningDataModule):
         self.mean: Tensor | None = None
         self.std: Tensor | None = None
         self.split_indices: dict[str, np.ndarray] = {}
-        self.tensors: dict[str, tuple[Tensor, Tensor]] = {}
 
     # ------------------------------------------------------------------ loading
 
@@ -216,12 +214,6 @@ class ImageDataModule(L.LightningDataModule):
 
     # ------------------------------------------------------------------ facts
 
-    def _require_setup(self) -> None:
-        if not self.tensors:
-            raise RuntimeError(
-                f"{type(self).__name__}: call prepare_data() and setup() before using it"
-            )
-
     @property
     def image_shape(self) -> tuple[int, int, int]:
         """``(C, H, W)`` of one image."""
@@ -255,57 +247,18 @@ class ImageDataModule(L.LightningDataModule):
         std = self.std.to(x.device).view(1, -1, 1, 1)
         return x * std + mean
 
-    def save_split(self, path: str | Path) -> Path:
-        """Write ``split_indices`` and the normalisation statistics to an ``.npz`` file.
-
-        Returns:
-            The path written.
-        """
+    def split_record(self) -> dict[str, Any]:
+        """The split and the preprocessing statistics, for ``save_split``."""
         self._require_setup()
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "wb") as f:  # an open file keeps numpy from appending ".npz"
-            np.savez(
-                f,
-                **self.split_indices,
-                mean=self.mean.numpy(),
-                std=self.std.numpy(),
-                seed=self.seed,
-            )
-        return path
-
-    # ------------------------------------------------------------------ loaders
-
-    def _loader(self, stage: str, train: bool = False) -> TensorBatchLoader:
-        self._require_setup()
-        x, y = self.tensors[stage]
-        if not train:
-            return TensorBatchLoader(x, y, batch_size=self.eval_batch_size, seed=self.seed)
-        # Lightning's overfit_batches reuses the first batches; it cannot switch off
-        # shuffling in a loader that is not a DataLoader, so do it here
-        overfit = self.trainer is not None and self.trainer.overfit_batches > 0
-        return TensorBatchLoader(
-            x,
-            y,
-            batch_size=self.batch_size,
-            shuffle=not overfit,
+        return dict(
+            **self.split_indices,
+            mean=self.mean.numpy(),
+            std=self.std.numpy(),
             seed=self.seed,
-            # a last batch of one sample makes BatchNorm fail in training: drop only that
-            drop_last=len(y) % self.batch_size == 1,
-            transform=self.augment,
         )
 
-    def train_dataloader(self) -> TensorBatchLoader:
-        return self._loader("train", train=True)
-
-    def val_dataloader(self) -> TensorBatchLoader:
-        return self._loader("val")
-
-    def test_dataloader(self) -> TensorBatchLoader:
-        return self._loader("test")
-
-    def predict_dataloader(self) -> TensorBatchLoader:
-        return self._loader("test")
+    def train_transform(self) -> Callable[[Tensor], Tensor] | None:
+        return self.augment
 
 
 def _check_arrays(name: str, images: np.ndarray, labels: np.ndarray, num_classes: int) -> None:

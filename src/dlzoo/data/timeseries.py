@@ -33,12 +33,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import lightning as L
 import numpy as np
 import torch
 from torch import Tensor
 
-from dlzoo.data.loaders import TensorBatchLoader
+from dlzoo.data.base import InMemoryDataModule
 from dlzoo.errors import ConfigError, DataError
 
 STAGES = ("train", "val", "test")
@@ -157,7 +156,7 @@ def _impute(values: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray | Non
 # ---------------------------------------------------------------------- base class
 
 
-class WindowedSeriesDataModule(L.LightningDataModule):
+class WindowedSeriesDataModule(InMemoryDataModule):
     """Base class: one in-memory series, chronological split, windows inside each part.
 
     Subclasses implement :meth:`load`. ``setup`` loads once; later calls return at once,
@@ -257,7 +256,6 @@ class WindowedSeriesDataModule(L.LightningDataModule):
         self.split_bounds: dict[str, tuple[int, int]] = {}
         self.time_index: dict[str, Any] | None = None
         self.parts: dict[str, Tensor] = {}
-        self.tensors: dict[str, tuple[Tensor, Tensor]] = {}
 
     # ------------------------------------------------------------------ loading
 
@@ -399,12 +397,6 @@ class WindowedSeriesDataModule(L.LightningDataModule):
 
     # ------------------------------------------------------------------ facts
 
-    def _require_setup(self) -> None:
-        if not self.tensors:
-            raise RuntimeError(
-                f"{type(self).__name__}: call prepare_data() and setup() before using it"
-            )
-
     @property
     def n_targets(self) -> int:
         """C: the number of target columns."""
@@ -453,66 +445,22 @@ class WindowedSeriesDataModule(L.LightningDataModule):
         offset = torch.as_tensor(self.offset[:c], dtype=y.dtype, device=y.device)
         return y * scale + offset
 
-    def save_split(self, path: str | Path) -> Path:
-        """Write ``split_bounds`` and the scaler's statistics to an ``.npz`` file.
-
-        Each stage is saved as ``[start, stop]``; ``offset`` / ``scale`` are per column
-        (in ``columns`` order), ``mase_scale`` per target.
-
-        Returns:
-            The path written.
-        """
+    def split_record(self) -> dict[str, Any]:
+        """The split and the preprocessing statistics, for ``save_split``."""
         self._require_setup()
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "wb") as f:  # an open file keeps numpy from appending ".npz"
-            np.savez(
-                f,
-                **{s: np.asarray(b, dtype=np.int64) for s, b in self.split_bounds.items()},
-                offset=self.offset,
-                scale=self.scale,
-                mase_scale=self.mase_scale,
-                columns=np.asarray(self.columns, dtype=str),
-                n_targets=self.n_targets,
-                scaler=self.scaler,
-                window=self.window,
-                horizon=self.horizon,
-                stride=self.stride,
-                seed=self.seed,
-            )
-        return path
-
-    # ------------------------------------------------------------------ loaders
-
-    def _loader(self, stage: str, train: bool = False) -> TensorBatchLoader:
-        self._require_setup()
-        x, y = self.tensors[stage]
-        if not train:
-            return TensorBatchLoader(x, y, batch_size=self.eval_batch_size, seed=self.seed)
-        # Lightning's overfit_batches reuses the first batches; it cannot switch off
-        # shuffling in a loader that is not a DataLoader, so do it here
-        overfit = self.trainer is not None and self.trainer.overfit_batches > 0
-        return TensorBatchLoader(
-            x,
-            y,
-            batch_size=self.batch_size,
-            shuffle=not overfit,
+        return dict(
+            **{s: np.asarray(b, dtype=np.int64) for s, b in self.split_bounds.items()},
+            offset=self.offset,
+            scale=self.scale,
+            mase_scale=self.mase_scale,
+            columns=np.asarray(self.columns, dtype=str),
+            n_targets=self.n_targets,
+            scaler=self.scaler,
+            window=self.window,
+            horizon=self.horizon,
+            stride=self.stride,
             seed=self.seed,
-            # a last batch of one sample makes BatchNorm fail in training: drop only that
-            drop_last=len(y) % self.batch_size == 1,
         )
-
-    def train_dataloader(self) -> TensorBatchLoader:
-        return self._loader("train", train=True)
-
-    def val_dataloader(self) -> TensorBatchLoader:
-        return self._loader("val")
-
-    def test_dataloader(self) -> TensorBatchLoader:
-        return self._loader("test")
-
-    def predict_dataloader(self) -> TensorBatchLoader:
-        return self._loader("test")
 
 
 def _row_chunks(values: np.ndarray, overlap: int = 0) -> list[slice]:

@@ -48,11 +48,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import lightning as L
 import numpy as np
 import torch
 from torch import Tensor
 
+from dlzoo.data.base import InMemoryDataModule
 from dlzoo.data.loaders import TensorBatchLoader
 from dlzoo.data.splits import carve_validation
 from dlzoo.errors import ConfigError, DataError
@@ -255,7 +255,7 @@ class PaddedSequenceLoader(TensorBatchLoader):
 # ---------------------------------------------------------------------- datamodule
 
 
-class UCRDataModule(L.LightningDataModule):
+class UCRDataModule(InMemoryDataModule):
     """A UCR / UEA classification problem shipped with sktime, served as padded batches.
 
     The published train / test split is kept; a stratified ``val_fraction`` of the
@@ -291,6 +291,8 @@ class UCRDataModule(L.LightningDataModule):
         - a batch: ``(x, y, lengths)`` with x (B, T, C), T = max(lengths) of the batch
     """
 
+    loader_class = PaddedSequenceLoader
+
     def __init__(
         self,
         name: str = "BasicMotions",
@@ -322,7 +324,6 @@ class UCRDataModule(L.LightningDataModule):
         self.mean: Tensor | None = None
         self.std: Tensor | None = None
         self.split_indices: dict[str, np.ndarray] = {}
-        self.tensors: dict[str, tuple[Tensor, Tensor, Tensor]] = {}
 
     # ------------------------------------------------------------------ loading
 
@@ -405,10 +406,6 @@ class UCRDataModule(L.LightningDataModule):
 
     # ------------------------------------------------------------------ facts
 
-    def _require_setup(self) -> None:
-        if not self.tensors:
-            raise RuntimeError(f"{type(self).__name__}: call setup() before using it")
-
     def net_kwargs(self) -> dict[str, Any]:
         """What a net needs to know about the input.
 
@@ -418,61 +415,17 @@ class UCRDataModule(L.LightningDataModule):
         self._require_setup()
         return {"input_size": self.input_size, "num_classes": self.num_classes}
 
-    def save_split(self, path: str | Path) -> Path:
-        """Write ``split_indices`` and the normalisation statistics to an ``.npz`` file.
-
-        Returns:
-            The path written.
-        """
+    def split_record(self) -> dict[str, Any]:
+        """The split and the preprocessing statistics, for ``save_split``."""
         self._require_setup()
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "wb") as f:  # an open file keeps numpy from appending ".npz"
-            np.savez(
-                f,
-                **self.split_indices,
-                mean=self.mean.numpy(),
-                std=self.std.numpy(),
-                seed=self.seed,
-                name=self.name,
-                class_names=np.asarray(self.class_names),
-            )
-        return path
-
-    # ------------------------------------------------------------------ loaders
-
-    def _loader(self, stage: str, train: bool = False) -> PaddedSequenceLoader:
-        self._require_setup()
-        x, y, lengths = self.tensors[stage]
-        if not train:
-            return PaddedSequenceLoader(
-                x, y, lengths, batch_size=self.eval_batch_size, seed=self.seed
-            )
-        # Lightning's overfit_batches reuses the first batches; it cannot switch off
-        # shuffling in a loader that is not a DataLoader, so do it here
-        overfit = self.trainer is not None and self.trainer.overfit_batches > 0
-        return PaddedSequenceLoader(
-            x,
-            y,
-            lengths,
-            batch_size=self.batch_size,
-            shuffle=not overfit,
+        return dict(
+            **self.split_indices,
+            mean=self.mean.numpy(),
+            std=self.std.numpy(),
             seed=self.seed,
-            # a last batch of one sample makes BatchNorm fail in training: drop only that
-            drop_last=len(y) % self.batch_size == 1,
+            name=self.name,
+            class_names=np.asarray(self.class_names),
         )
-
-    def train_dataloader(self) -> PaddedSequenceLoader:
-        return self._loader("train", train=True)
-
-    def val_dataloader(self) -> PaddedSequenceLoader:
-        return self._loader("val")
-
-    def test_dataloader(self) -> PaddedSequenceLoader:
-        return self._loader("test")
-
-    def predict_dataloader(self) -> PaddedSequenceLoader:
-        return self._loader("test")
 
 
 def _valid_mask(lengths: np.ndarray, steps: int) -> np.ndarray:
