@@ -127,7 +127,8 @@ def test_multirun_sweeps_every_combination(tmp_path: Path) -> None:
     assert len(configs) == 4
 
 
-HEAVY = ("mlflow", "torch_geometric", "ray")
+# sktime and statsmodels: only the time-series datamodules that read from them
+HEAVY = ("mlflow", "torch_geometric", "ray", "sktime", "statsmodels")
 
 
 def test_no_heavy_optional_imports_unless_configured(tmp_path: Path) -> None:
