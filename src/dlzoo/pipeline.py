@@ -351,7 +351,10 @@ def train(cfg: DictConfig) -> float | None:
     fit = cfg.get("train", True)
     if fit and not any(p.requires_grad for p in net.parameters()):
         # e.g. the naive forecast: there is nothing to fit, only to score
-        log.info("model '%s' has no parameters to train: scoring it as it is", _choice("model", ""))
+        log.info(
+            "model '%s' has no parameters to train: scoring it as it is",
+            _choice("model", type(net).__name__),
+        )
         fit = False
     if fit:
         start = time.perf_counter()
