@@ -13,25 +13,42 @@ import numpy as np
 from torch import Tensor
 
 from dlzoo.data.loaders import TensorBatchLoader
+from dlzoo.errors import ConfigError
+
+STAGES = ("train", "val", "test")
+
+
+def positive_int(key: str, value: Any) -> int:
+    """``value`` as an int, or a ConfigError naming ``data.<key>``."""
+    if isinstance(value, bool) or int(value) != value or int(value) < 1:
+        raise ConfigError(f"data.{key}={value} must be a positive integer")
+    return int(value)
 
 
 class InMemoryDataModule(L.LightningDataModule):
     """Base class of the datamodules whose splits are tensors in memory.
 
-    A subclass sets ``batch_size``, ``eval_batch_size`` and ``seed`` in ``__init__``,
-    fills ``tensors`` (stage -> tensors with the samples first, e.g. ``(x, y)``) in
-    ``setup``, and implements :meth:`split_record`. It may set ``loader_class`` (a
-    :class:`TensorBatchLoader` subclass) and override :meth:`train_transform`.
+    A subclass fills ``tensors`` (stage -> tensors with the samples first, e.g.
+    ``(x, y)``) in ``setup`` and implements :meth:`split_record`. It may set
+    ``loader_class`` (a :class:`TensorBatchLoader` subclass) and override
+    :meth:`train_transform`.
+
+    Args:
+        batch_size: samples per training batch.
+        eval_batch_size: samples per val / test batch; ``None`` is 4 x ``batch_size``.
+        seed: seeds the split and the training batches' order; ``None`` means 0.
     """
 
     name: str = "data"
     loader_class: type[TensorBatchLoader] = TensorBatchLoader
-    batch_size: int
-    eval_batch_size: int
-    seed: int
 
-    def __init__(self) -> None:
+    def __init__(self, batch_size: int, eval_batch_size: int | None, seed: int | None) -> None:
         super().__init__()
+        self.batch_size = positive_int("batch_size", batch_size)
+        if eval_batch_size is not None:
+            positive_int("eval_batch_size", eval_batch_size)
+        self.eval_batch_size = int(eval_batch_size or 4 * self.batch_size)
+        self.seed = 0 if seed is None else int(seed)
         self.tensors: dict[str, tuple[Tensor, ...]] = {}
 
     def _require_setup(self) -> None:

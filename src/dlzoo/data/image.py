@@ -35,12 +35,10 @@ import torch
 from torch import Tensor
 
 from dlzoo.data.augment import build_augment
-from dlzoo.data.base import InMemoryDataModule
+from dlzoo.data.base import STAGES, InMemoryDataModule
 from dlzoo.data.download import RemoteFile, ensure_files
 from dlzoo.data.splits import carve_validation, stratified_split
 from dlzoo.errors import ConfigError, DataError
-
-STAGES = ("train", "val", "test")
 
 
 @dataclass
@@ -113,11 +111,7 @@ class ImageDataModule(InMemoryDataModule):
         normalize: bool = True,
         eval_batch_size: int | None = None,
     ) -> None:
-        super().__init__()
-        if int(batch_size) < 1:
-            raise ConfigError(f"data.batch_size={batch_size} must be a positive integer")
-        if eval_batch_size is not None and int(eval_batch_size) < 1:
-            raise ConfigError(f"data.eval_batch_size={eval_batch_size} must be positive or null")
+        super().__init__(batch_size, eval_batch_size, seed)
         if test_fraction is None:
             if not 0.0 < val_fraction < 1.0:
                 raise ConfigError(f"data.val_fraction={val_fraction} must be between 0 and 1")
@@ -126,9 +120,6 @@ class ImageDataModule(InMemoryDataModule):
                 f"data.val_fraction={val_fraction} and data.test_fraction={test_fraction} "
                 "must be > 0 and sum to less than 1 (e.g. 0.15 and 0.15)"
             )
-        self.batch_size = int(batch_size)
-        self.eval_batch_size = int(eval_batch_size or 4 * self.batch_size)
-        self.seed = 0 if seed is None else int(seed)
         self.val_fraction = float(val_fraction)
         self.test_fraction = None if test_fraction is None else float(test_fraction)
         # built now so a bad augment key fails when the config is instantiated

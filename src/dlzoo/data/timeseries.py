@@ -37,10 +37,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from dlzoo.data.base import InMemoryDataModule
+from dlzoo.data.base import InMemoryDataModule, positive_int
 from dlzoo.errors import ConfigError, DataError
 
-STAGES = ("train", "val", "test")
 SCALERS = ("standard", "minmax", "none")
 IMPUTE = ("interpolate", "ffill", "drop")
 # values per step of the statistics and the scaling: bounds their float64 temporaries
@@ -96,12 +95,6 @@ def sliding_windows(
     x = views[..., :window].transpose(1, 2)  # (N, window, F)
     y = views[:, :n_targets, window:].transpose(1, 2)  # (N, horizon, C)
     return x, y
-
-
-def _positive_int(key: str, value: Any) -> int:
-    if isinstance(value, bool) or int(value) != value or int(value) < 1:
-        raise ConfigError(f"data.{key}={value} must be a positive integer")
-    return int(value)
 
 
 def _require(module: str, requirement: str) -> None:
@@ -220,15 +213,10 @@ class WindowedSeriesDataModule(InMemoryDataModule):
         impute: str | None = None,
         target_columns: Sequence[str] | None = None,
     ) -> None:
-        super().__init__()
-        self.window = _positive_int("window", window)
-        self.horizon = _positive_int("horizon", horizon)
-        self.stride = _positive_int("stride", stride)
-        self.batch_size = _positive_int("batch_size", batch_size)
-        if eval_batch_size is not None:
-            _positive_int("eval_batch_size", eval_batch_size)
-        self.eval_batch_size = int(eval_batch_size or 4 * self.batch_size)
-        self.seed = 0 if seed is None else int(seed)
+        super().__init__(batch_size, eval_batch_size, seed)
+        self.window = positive_int("window", window)
+        self.horizon = positive_int("horizon", horizon)
+        self.stride = positive_int("stride", stride)
         if not (val_fraction > 0.0 and test_fraction > 0.0 and val_fraction + test_fraction < 1):
             raise ConfigError(
                 f"data.val_fraction={val_fraction} and data.test_fraction={test_fraction} "

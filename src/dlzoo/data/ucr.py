@@ -59,7 +59,6 @@ from dlzoo.errors import ConfigError, DataError
 
 __all__ = ["PaddedSequenceLoader", "SequenceArrays", "UCRDataModule", "shipped_ucr_names"]
 
-STAGES = ("train", "val", "test")
 SKTIME_REQUIREMENT = "sktime>=1.2,<1.3"
 
 
@@ -302,19 +301,12 @@ class UCRDataModule(InMemoryDataModule):
         val_fraction: float = 0.2,
         normalize: bool = True,
     ) -> None:
-        super().__init__()
-        if int(batch_size) < 1:
-            raise ConfigError(f"data.batch_size={batch_size} must be a positive integer")
-        if eval_batch_size is not None and int(eval_batch_size) < 1:
-            raise ConfigError(f"data.eval_batch_size={eval_batch_size} must be positive or null")
+        super().__init__(batch_size, eval_batch_size, seed)
         if not 0.0 < float(val_fraction) < 1.0:
             raise ConfigError(f"data.val_fraction={val_fraction} must be between 0 and 1")
         # checked now so a wrong name fails when the config is instantiated, before training
         _check_shipped(str(name))
         self.name = str(name)
-        self.batch_size = int(batch_size)
-        self.eval_batch_size = int(eval_batch_size or 4 * self.batch_size)
-        self.seed = 0 if seed is None else int(seed)
         self.val_fraction = float(val_fraction)
         self.normalize = bool(normalize)
         self.class_names: list[str] = []
