@@ -20,6 +20,8 @@ METRICS_KEYS = {
     "test",
     "best_ckpt_path",
     "last_ckpt_path",
+    "best_epoch",
+    "stopped_early",
     "epochs",
     "global_steps",
     "fit_seconds",
@@ -65,6 +67,7 @@ def test_every_experiment_runs_a_few_batches(make_cfg, experiment: str) -> None:
     assert metrics["best_ckpt_path"] == str(run / "checkpoints" / "best.ckpt")
     assert (run / "checkpoints" / "best.ckpt").is_file()
     assert (run / "checkpoints" / "last.ckpt").is_file()
+    assert metrics["best_epoch"] in (1, 2) and metrics["stopped_early"] is False
 
 
 def test_tensorboard_gets_scalars_figures_and_hparams(make_cfg) -> None:

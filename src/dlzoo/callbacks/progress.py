@@ -8,12 +8,25 @@ metrics once.
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from typing import Any
 
 import lightning as L
 from lightning.pytorch.callbacks.progress.progress_bar import ProgressBar
+
+_progress = logging.getLogger("dlzoo.progress")
+
+
+def say(line: str) -> None:
+    """One line for the user: to the ``dlzoo.progress`` logger where one is set up (a
+    Hydra run sends it to the console and the run's log file), else to stdout."""
+    if _progress.handlers:
+        _progress.info(line)
+    else:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
 
 
 def format_metrics(metrics: dict[str, Any]) -> str:
@@ -48,8 +61,7 @@ class EpochProgressBar(ProgressBar):
 
     def _write(self, line: str) -> None:
         if self._enabled:
-            sys.stdout.write(line + "\n")
-            sys.stdout.flush()
+            say(line)
 
     def _flush_epoch(self, trainer: L.Trainer) -> None:
         if self._pending is None:

@@ -1,14 +1,18 @@
 """What every dlzoo task shares: the injected net, the optimizer and scheduler from config.
 
 A task is a ``LightningModule`` that owns a net (any ``nn.Module``), a loss and its
-metrics. Subclasses implement ``_shared_step(batch, stage)``; this base class wires it
-to Lightning's training / validation / test steps and builds the optimizer (weight
-decay on weights only) and the scheduler (lengths derived from the trainer).
+metrics. The task owns the batch: :meth:`Task.split_batch` is the one place that turns
+a batch into the net's inputs and the target; the pre-training pair check, every step
+and ``predict_step`` call it, and nothing else reads a batch by position. Subclasses
+implement ``_shared_step(batch, stage)`` and :meth:`Task.infer` (what a user gets from
+a trained model: class probabilities, a forecast in the series' units); this base class
+wires them to Lightning's steps and builds the optimizer (weight decay on weights only)
+and the scheduler (lengths derived from the trainer).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import lightning as L
@@ -55,6 +59,50 @@ class Task(L.LightningModule):
 
     def forward(self, x: torch.Tensor, *extra: torch.Tensor) -> torch.Tensor:
         return self.net(x, *extra)
+
+    @staticmethod
+    def split_batch(batch: Any) -> tuple[tuple[Any, ...], Any]:
+        """Split a batch into the net's inputs and the target (``None`` when unlabelled).
+
+        The layouts every datamodule serves:
+
+        - a tuple / list ``(x, y, *extra)``: inputs ``(x, *extra)`` (e.g. sequence
+          lengths after the labels), target ``y``; ``(x,)`` alone is unlabelled;
+        - a mapping: ``x`` (or ``inputs``) first, then every other entry but ``y`` /
+          ``target`` in the mapping's order, target ``y`` (or ``target``);
+        - an object with a ``y`` attribute, e.g. a PyTorch Geometric ``Batch``: the
+          object itself is the input, ``batch.y`` the target.
+
+        Tasks whose batches hold pairs or triplets override this method.
+
+        Raises:
+            TypeError: a batch of none of these layouts.
+        """
+        if isinstance(batch, list | tuple):
+            if not batch:
+                raise TypeError("an empty batch has no inputs")
+            if len(batch) == 1:
+                return (batch[0],), None
+            return (batch[0], *batch[2:]), batch[1]
+        if isinstance(batch, Mapping):
+            first = "x" if "x" in batch else "inputs"
+            if first not in batch:
+                raise TypeError(f"a batch mapping needs an 'x' entry, got {', '.join(batch)}")
+            rest = [v for k, v in batch.items() if k not in (first, "y", "target")]
+            return (batch[first], *rest), batch.get("y", batch.get("target"))
+        if isinstance(batch, torch.Tensor):
+            return (batch,), None
+        if hasattr(batch, "y"):
+            return (batch,), batch.y
+        raise TypeError(f"cannot split a batch of type {type(batch).__name__}")
+
+    def infer(self, *inputs: Any) -> torch.Tensor:
+        """What a user gets from the trained model for the net's inputs (no target)."""
+        raise NotImplementedError
+
+    def predict_step(self, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> torch.Tensor:
+        inputs, _ = self.split_batch(batch)
+        return self.infer(*inputs)
 
     def _accumulate(self, stage: str, values: torch.Tensor) -> None:
         """Add one batch's numbers (e.g. loss x batch size, batch size) to the epoch's sums.

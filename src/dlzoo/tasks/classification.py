@@ -104,8 +104,8 @@ class ClassificationTask(Task):
         return self.criterion(logits, y)
 
     def _shared_step(self, batch: Any, stage: str) -> torch.Tensor:
-        x, y = batch[0], batch[1]
-        logits = self.net(x, *batch[2:])  # (B, C); e.g. sequence lengths after x and y
+        inputs, y = self.split_batch(batch)
+        logits = self.net(*inputs)  # (B, C); inputs: x and e.g. sequence lengths
         loss = self.compute_loss(logits, y)
         preds = logits.detach().argmax(dim=-1)  # (B,)
         sums = torch.stack(
@@ -123,6 +123,14 @@ class ClassificationTask(Task):
             self.test_metrics.update(preds, y)
             self.test_confmat.update(preds, y)
         return loss
+
+    def infer(self, *inputs: torch.Tensor) -> torch.Tensor:
+        """Class probabilities.
+
+        Shapes:
+            inputs: what the net takes, e.g. x (B, C, H, W) -> (B, num_classes)
+        """
+        return self.net(*inputs).softmax(dim=-1)
 
     def _log_epoch(self, stage: str, collection: MetricCollection | None = None) -> None:
         sums = self._epoch_sums(stage)

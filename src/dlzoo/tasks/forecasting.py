@@ -124,8 +124,16 @@ class ForecastTask(Task):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forecast(x)
 
+    def infer(self, x: torch.Tensor) -> torch.Tensor:
+        """The forecast in the series' own units, for a scaled window.
+
+        Shapes:
+            x: (B, window, input_size) -> (B, horizon, output_size)
+        """
+        return self.to_original(self.forecast(x))
+
     def _shared_step(self, batch: Any, stage: str) -> torch.Tensor:
-        x, y = batch[0], batch[1]  # (B, W, F), (B, H, C)
+        (x, *_), y = self.split_batch(batch)  # (B, W, F), (B, H, C)
         pred = self.forecast(x)  # (B, H, C)
         if pred.shape != y.shape:
             raise ConfigError(

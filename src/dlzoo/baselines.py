@@ -1,0 +1,90 @@
+"""Baselines beside every classification result: does the net earn its cost?
+
+The majority class (what a net that learned nothing but the label frequencies scores)
+and a multinomial logistic regression on the flattened training inputs (scikit-learn,
+fitted on the training split only), both scored on the test split.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+log = logging.getLogger(__name__)
+
+# beyond this many input features the logistic regression is skipped (its fit time and
+# memory grow with them; a 224x224 RGB image has 150k)
+MAX_LOGREG_FEATURES = 100_000
+
+
+def _flat_pair(train: tuple[Any, ...], test: tuple[Any, ...]) -> tuple[np.ndarray, ...] | None:
+    """Both splits' first inputs flattened to (N, F), zero-padded to one shape first
+    (variable-length sequences are padded per split)."""
+    a, b = train[0], test[0]
+    if not (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)) or a.ndim != b.ndim:
+        return None
+    shape = [max(m, n) for m, n in zip(a.shape[1:], b.shape[1:], strict=True)]
+
+    def flat(x: torch.Tensor) -> np.ndarray:
+        pad = [p for m, n in zip(reversed(shape), reversed(x.shape[1:])) for p in (0, m - n)]
+        return F.pad(x, pad).reshape(len(x), -1).double().cpu().numpy()
+
+    return flat(a), flat(b)
+
+
+def majority_accuracy(y_train: np.ndarray, y_test: np.ndarray) -> float:
+    """Accuracy on ``y_test`` of always predicting the most frequent training class."""
+    majority = np.bincount(y_train).argmax()
+    return float((y_test == majority).mean())
+
+
+def logreg_accuracy(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
+                    y_test: np.ndarray, seed: int = 0) -> float:  # fmt: skip
+    """Test accuracy of a multinomial logistic regression fitted on the training split.
+
+    Shapes:
+        x_train (N, F), y_train (N,), x_test (M, F), y_test (M,)
+    """
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(max_iter=300, random_state=seed)
+    with warnings.catch_warnings():
+        # a baseline stopped at 300 iterations is still a fair baseline
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(x_train, y_train)
+    return float((model.predict(x_test) == y_test).mean())
+
+
+def baseline_metrics(task: Any, datamodule: Any) -> dict[str, float]:
+    """``test/baseline_majority_acc`` and ``test/baseline_logreg_acc`` for a
+    classification task on an in-memory datamodule; ``{}`` for anything else."""
+    from dlzoo.tasks.classification import ClassificationTask
+
+    tensors = getattr(datamodule, "tensors", None)
+    if not isinstance(task, ClassificationTask) or not tensors or "test" not in tensors:
+        return {}
+    train_inputs, y_train = task.split_batch(tensors["train"])
+    test_inputs, y_test = task.split_batch(tensors["test"])
+    y_train, y_test = y_train.cpu().numpy(), y_test.cpu().numpy()
+    out = {"test/baseline_majority_acc": majority_accuracy(y_train, y_test)}
+    flat = _flat_pair(train_inputs, test_inputs)
+    if flat is None:
+        return out
+    x_train, x_test = flat
+    if x_train.shape[1] > MAX_LOGREG_FEATURES:
+        log.info(
+            "logistic regression baseline skipped: %d input features (limit %d)",
+            x_train.shape[1],
+            MAX_LOGREG_FEATURES,
+        )
+        return out
+    if len(np.unique(y_train)) > 1:
+        out["test/baseline_logreg_acc"] = logreg_accuracy(x_train, y_train, x_test, y_test)
+    return out

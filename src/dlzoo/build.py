@@ -1,0 +1,293 @@
+"""One build for every entry point: a composed config to a :class:`Run`.
+
+``build(cfg)`` makes the datamodule, the net (its shape arguments filled from the
+datamodule), the task, the callbacks, the loggers and the Trainer, and checks the net /
+datamodule pair on one real batch. Train, evaluate, predict, export and tune all start
+here; :func:`dlzoo.artefacts.rebuild` gives the same ``Run`` from a run directory.
+
+With ``fitted`` (the fitted preprocessing saved in a checkpoint) the datamodule is not
+set up: what the net and the task need comes from the saved state, so predicting and
+exporting never read the training data.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from hydra.errors import InstantiationException
+from hydra.utils import get_class
+from hydra.utils import instantiate as hydra_instantiate
+from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint, ProgressBar
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
+from dlzoo.checks import INJECTED, signature, validate_config
+from dlzoo.errors import ConfigError, DlzooError
+
+log = logging.getLogger(__name__)
+
+# Lightning warnings that do not apply to dlzoo: the task logs once per epoch, and the
+# pytree notice concerns Lightning's own use of torch internals.
+_QUIET = (".*smaller than the logging interval.*", ".*LeafSpec.*is deprecated.*")
+# nested net configs whose shape arguments are filled like the net's own
+NESTED_NETS = ("encoder", "decoder", "backbone", "head")
+
+
+@dataclass
+class Run:
+    """Everything one run is made of; ``build`` makes it, the entry points use it."""
+
+    cfg: DictConfig
+    datamodule: L.LightningDataModule
+    net: torch.nn.Module
+    task: L.LightningModule
+    trainer: L.Trainer
+    callbacks: list[Any] = field(default_factory=list)
+    loggers: list[Any] = field(default_factory=list)
+    net_kwargs: dict[str, Any] = field(default_factory=dict)
+    model_name: str = ""
+    data_name: str = ""
+    checkpoint_path: str | None = None
+
+    @property
+    def output_dir(self) -> Path:
+        return Path(self.cfg.paths.output_dir)
+
+
+def instantiate(node: Any, **kwargs: Any) -> Any:
+    """``hydra.utils.instantiate`` that lets dlzoo's own errors through unwrapped.
+
+    Hydra wraps whatever a constructor raises in ``InstantiationException``; a
+    :class:`DlzooError` is a message for the user and must reach them as it is.
+    """
+    try:
+        return hydra_instantiate(node, **kwargs)
+    except InstantiationException as exc:
+        if isinstance(exc.__cause__, DlzooError):
+            raise exc.__cause__ from None
+        raise
+
+
+def choice(group: str, fallback: str) -> str:
+    """The option name Hydra chose for ``group`` (e.g. ``cnn``), outside Hydra the class."""
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        return str(HydraConfig.get().runtime.choices.get(group) or fallback)
+    except Exception:
+        return fallback
+
+
+def data_name(datamodule: Any) -> str:
+    return getattr(datamodule, "name", None) or choice("data", type(datamodule).__name__)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, DictConfig | ListConfig):
+        value = OmegaConf.to_container(value, resolve=True)
+    return list(value) if isinstance(value, tuple | list) else value
+
+
+def _fill_shapes(
+    node: dict[str, Any], provided: dict[str, Any], where: str, names: tuple[str, str]
+) -> dict[str, Any]:
+    """``node`` with every shape argument its class takes and the data provides filled in,
+    recursively for nested net nodes (an autoencoder's ``encoder:`` / ``decoder:``).
+
+    Raises:
+        ConfigError: a configured value contradicts the data, or a required argument is
+            given by neither; naming the model and the data.
+    """
+    model, data = names
+    params = signature(str(node["_target_"]), where).parameters
+    out = dict(node)
+    for key, value in provided.items():
+        if key not in params:
+            continue
+        if node.get(key) is None:
+            out[key] = value
+        elif _plain(node[key]) != _plain(value):
+            raise ConfigError(
+                f"model '{model}' sets {key}={_plain(node[key])} but data '{data}' has "
+                f"{key}={_plain(value)}; remove {where}.{key}"
+            )
+    for key in NESTED_NETS:
+        if isinstance(out.get(key), dict) and "_target_" in out[key]:
+            out[key] = _fill_shapes(out[key], provided, f"{where}.{key}", names)
+    missing = [
+        n
+        for n, p in params.items()
+        if p.default is p.empty
+        and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        and out.get(n) is None
+    ]
+    if missing:
+        raise ConfigError(
+            f"model '{model}' does not fit data '{data}': {where} needs "
+            f"{', '.join(missing)}, the data provides {', '.join(provided) or 'nothing'}"
+        )
+    return out
+
+
+def build_net(model_cfg: DictConfig, datamodule: Any) -> torch.nn.Module:
+    """Instantiate the net, filling its shape arguments from ``datamodule.net_kwargs()``.
+
+    Every argument the net's ``__init__`` (or a nested ``encoder`` / ``decoder`` /
+    ``backbone`` node's) declares and the datamodule provides is filled in, unless the
+    config sets it; a config value that contradicts the data is an error, and so is a
+    required argument that neither gives.
+
+    Raises:
+        ConfigError: naming both the model and the data and what does not match.
+    """
+    names = (choice("model", str(model_cfg._target_).rsplit(".", 1)[-1]), data_name(datamodule))
+    node = OmegaConf.to_container(model_cfg, resolve=True)
+    filled = _fill_shapes(node, dict(datamodule.net_kwargs()), "model", names)
+    try:
+        return instantiate(filled, _convert_="all")
+    except ConfigError as exc:
+        raise ConfigError(f"model '{names[0]}' does not fit data '{names[1]}': {exc}") from None
+
+
+def check_pair(task: Any, datamodule: Any, model_name: str, data_name: str) -> None:
+    """Run the task's net on two samples of a real validation batch before training.
+
+    The batch is split by the task (:meth:`dlzoo.tasks.base.Task.split_batch`), so any
+    batch layout a task understands is checked the same way.
+
+    Raises:
+        ConfigError: when the forward pass fails, naming the model and the data.
+    """
+    batch = next(iter(datamodule.val_dataloader()))
+    inputs, _ = task.split_batch(batch)
+    tensors = [t for t in inputs if isinstance(t, torch.Tensor)]
+    if len(tensors) == len(inputs) and len({len(t) for t in tensors}) == 1:
+        inputs = tuple(t[:2] for t in inputs)
+    was_training = task.training
+    task.eval()
+    try:
+        with torch.no_grad():
+            task(*inputs)
+    except (RuntimeError, ValueError, IndexError, TypeError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(
+            f"model '{model_name}' does not fit data '{data_name}': {reason}"
+        ) from None
+    finally:
+        task.train(was_training)
+
+
+def instantiate_dict(node: DictConfig | None) -> list[Any]:
+    """Instantiate every non-null ``_target_`` entry of a name -> config mapping."""
+    if not node:
+        return []
+    return [instantiate(v) for v in node.values() if v is not None and "_target_" in v]
+
+
+def task_kwargs(task_cfg: DictConfig, datamodule: Any) -> dict[str, Any]:
+    """Datamodule facts that the task's ``__init__`` asks for: from ``net_kwargs()``
+    (e.g. ``num_classes``) and ``task_kwargs()`` (e.g. a forecast's target scaling)."""
+    target = str(task_cfg._target_)
+    params = signature(target, "task").parameters
+    provided = dict(datamodule.net_kwargs())
+    if hasattr(datamodule, "task_kwargs"):
+        provided.update(datamodule.task_kwargs())
+    fill = {k: v for k, v in provided.items() if k in params and task_cfg.get(k) is None}
+    injected = INJECTED["task"] | set(fill) | set(task_cfg.keys())
+    missing = [n for n, p in params.items() if p.default is p.empty and n not in injected]
+    if missing:
+        task_name = choice("task", target.rsplit(".", 1)[-1])
+        raise ConfigError(
+            f"task '{task_name}' does not fit data '{data_name(datamodule)}': the task needs "
+            f"{', '.join(missing)}, the data provides {', '.join(provided) or 'nothing'}"
+        )
+    return fill
+
+
+def _optimizer(cfg: DictConfig, net: torch.nn.Module) -> Any:
+    """The optimizer partial, tried once on the net so a bad value fails before fit."""
+    from dlzoo.optim import build_optimizer
+
+    factory = instantiate(cfg.optimizer)
+    if not any(p.requires_grad for p in net.parameters()):
+        return factory  # nothing to optimise (e.g. the naive forecast): never called
+    try:
+        build_optimizer(factory, net)
+    except (TypeError, ValueError) as exc:
+        values = ", ".join(
+            f"optimizer.{k}={v!r}" for k, v in cfg.optimizer.items() if not k.startswith("_")
+        )
+        raise ConfigError(f"the optimizer rejects {values}: {exc}") from None
+    return factory
+
+
+def _task(cfg: DictConfig, net: torch.nn.Module, datamodule: Any) -> L.LightningModule:
+    scheduler = (
+        OmegaConf.to_container(cfg.scheduler, resolve=True) if cfg.get("scheduler") else None
+    )
+    # not through instantiate: Hydra would build the scheduler dict's _target_ itself
+    args = OmegaConf.to_container(cfg.task, resolve=True)
+    return get_class(args.pop("_target_"))(
+        net=net,
+        optimizer=_optimizer(cfg, net),
+        scheduler=scheduler,
+        **args,
+        **task_kwargs(cfg.task, datamodule),
+    )
+
+
+def _trainer(cfg: DictConfig, callbacks: list[Any], loggers: list[Any]) -> L.Trainer:
+    if not loggers:  # Lightning refuses a learning-rate monitor with nowhere to log
+        callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
+    # checkpoints and a progress bar only where configured (Lightning adds its own otherwise)
+    return instantiate(
+        cfg.trainer,
+        callbacks=callbacks,
+        logger=loggers or False,
+        enable_checkpointing=any(isinstance(c, ModelCheckpoint) for c in callbacks),
+        enable_progress_bar=any(isinstance(c, ProgressBar) for c in callbacks),
+    )
+
+
+def build(cfg: DictConfig, fitted: dict[str, Any] | None = None) -> Run:
+    """Build every part of a run from a composed config; see the module docstring.
+
+    Args:
+        cfg: the composed ``train.yaml`` config.
+        fitted: a datamodule's fitted state (from a checkpoint) to restore instead of
+            setting the datamodule up from its data.
+
+    Raises:
+        ConfigError, DataError: bad input, before anything is trained or written.
+    """
+    from dlzoo.callbacks.run_state import RunState
+
+    validate_config(cfg)
+    for message in _QUIET:
+        warnings.filterwarnings("ignore", message=message)
+    if cfg.get("seed") is not None:
+        L.seed_everything(int(cfg.seed), workers=True, verbose=False)
+    datamodule = instantiate(cfg.data, _convert_="all")
+    if fitted is None:
+        datamodule.prepare_data()
+        datamodule.setup("fit")
+    else:
+        datamodule.load_fitted_state(fitted)
+    net = build_net(cfg.model, datamodule)
+    task = _task(cfg, net, datamodule)
+    model_name = choice("model", str(cfg.model._target_).rsplit(".", 1)[-1])
+    if fitted is None:
+        check_pair(task, datamodule, model_name, data_name(datamodule))
+    net_kwargs = {k: _plain(v) for k, v in datamodule.net_kwargs().items()}
+    callbacks = [*instantiate_dict(cfg.get("callbacks")), RunState(model_name, net_kwargs)]
+    loggers = instantiate_dict(cfg.get("logger"))
+    trainer = _trainer(cfg, callbacks, loggers)
+    return Run(
+        cfg, datamodule, net, task, trainer, callbacks, loggers, net_kwargs,
+        model_name, data_name(datamodule),
+    )  # fmt: skip

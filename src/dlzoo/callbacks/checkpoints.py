@@ -1,0 +1,40 @@
+"""The checkpoint to resume from: written after every epoch, whatever the metric did.
+
+Lightning's ``ModelCheckpoint(save_last=True)`` writes ``last.ckpt`` only when it also
+saves a top-k checkpoint, so with ``save_top_k=1`` it is a copy of the best one, and a
+run resumed from it restarts at the best epoch rather than the last. This callback
+writes ``last.ckpt`` at the end of every validation (after early stopping has updated
+its state: Lightning runs checkpoint callbacks last).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lightning.pytorch.callbacks import ModelCheckpoint
+
+
+class LastCheckpoint(ModelCheckpoint):
+    """``<dirpath>/last.ckpt``, overwritten after every epoch's validation.
+
+    Args:
+        dirpath: the run's checkpoint folder.
+        every_n_epochs: write it every this many epochs (1: every epoch).
+    """
+
+    def __init__(self, dirpath: str | Path, every_n_epochs: int = 1) -> None:
+        super().__init__(
+            dirpath=dirpath,
+            filename="last",
+            monitor=None,
+            save_top_k=1,
+            save_last=False,
+            every_n_epochs=every_n_epochs,
+            save_on_train_epoch_end=False,
+            auto_insert_metric_name=False,
+            enable_version_counter=False,
+        )
+
+    @property
+    def path(self) -> Path:
+        return Path(str(self.dirpath)) / "last.ckpt"

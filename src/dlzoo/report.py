@@ -1,0 +1,83 @@
+"""What a run tells its user at the end: metric scalars, the hyperparameters for
+TensorBoard's HPARAMS tab, the best epoch, why training stopped, the result line."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import lightning as L
+from lightning.pytorch.callbacks import EarlyStopping
+from omegaconf import DictConfig, OmegaConf
+
+# the metrics the result line shows first, when a run has them
+HEADLINE = ("acc", "f1", "mase", "mase_vs_naive", "naive_mase", "mae", "rmse")
+
+
+def scalars(metrics: Mapping[str, Any], prefix: str) -> dict[str, float]:
+    """The entries of ``metrics`` that start with ``prefix``, as sorted floats."""
+    out = {}
+    for key, value in metrics.items():
+        if key.startswith(prefix):
+            out[key] = float(value.item() if hasattr(value, "item") else value)
+    return dict(sorted(out.items()))
+
+
+def flat_hparams(cfg: DictConfig) -> dict[str, Any]:
+    """The config flattened to ``a/b/c: scalar`` for TensorBoard's HPARAMS tab."""
+    out: dict[str, Any] = {}
+
+    def walk(node: Any, prefix: str) -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if not str(k).startswith("_"):
+                    walk(v, f"{prefix}/{k}" if prefix else str(k))
+        elif isinstance(node, bool | int | float | str) or node is None:
+            out[prefix] = "null" if node is None else node
+        else:
+            out[prefix] = str(node)
+
+    for group in ("data", "model", "task", "optimizer", "scheduler"):
+        node = cfg.get(group)
+        walk(OmegaConf.to_container(node, resolve=True) if node is not None else None, group)
+    out["trainer/max_epochs"] = cfg.trainer.max_epochs
+    out["seed"] = "null" if cfg.get("seed") is None else cfg.seed
+    return out
+
+
+def best_epoch(ckpt_path: str | None) -> int | None:
+    """The (1-based) epoch a checkpoint was written after, or ``None`` without one."""
+    if not ckpt_path:
+        return None
+    import torch
+
+    return int(torch.load(ckpt_path, map_location="cpu", weights_only=True)["epoch"]) + 1
+
+
+def stop_reason(trainer: L.Trainer) -> str | None:
+    """A line saying that early stopping ended the run, or ``None`` if it did not."""
+    for callback in trainer.callbacks:
+        if isinstance(callback, EarlyStopping) and callback.stopped_epoch > 0:
+            return (
+                f"early stopping after epoch {callback.stopped_epoch + 1}: "
+                f"{callback.monitor} did not improve for {callback.patience} epochs"
+            )
+    return None
+
+
+def result_line(payload: Mapping[str, Any]) -> str:
+    """``result: test/acc 0.985 (baselines: majority 0.10, logreg 0.96) ...``."""
+    test = payload.get("test") or {}
+    shown = [f"test/{n}" for n in HEADLINE if f"test/{n}" in test]
+    parts = [f"{k} {test[k]:.4g}" for k in shown]
+    baselines = [
+        f"{k.removeprefix('test/baseline_')} {v:.4g}" for k, v in test.items() if "baseline_" in k
+    ]
+    if baselines:
+        parts.append(f"(baselines: {', '.join(baselines)})")
+    value = payload.get("optimized_value")
+    if value is not None:
+        parts.append(f"{payload['optimized_metric']} {value:.4g}")
+    if payload.get("best_epoch"):
+        parts.append(f"best epoch {payload['best_epoch']} of {payload['epochs']}")
+    return "result: " + "  ".join(parts)
