@@ -265,6 +265,7 @@ def build(cfg: DictConfig, fitted: dict[str, Any] | None = None) -> Run:
     Raises:
         ConfigError, DataError: bad input, before anything is trained or written.
     """
+    from dlzoo.callbacks.finite_loss import FiniteLoss
     from dlzoo.callbacks.run_state import RunState
 
     validate_config(cfg)
@@ -284,7 +285,11 @@ def build(cfg: DictConfig, fitted: dict[str, Any] | None = None) -> Run:
     if fitted is None:
         check_pair(task, datamodule, model_name, data_name(datamodule))
     net_kwargs = {k: _plain(v) for k, v in datamodule.net_kwargs().items()}
-    callbacks = [*instantiate_dict(cfg.get("callbacks")), RunState(model_name, net_kwargs)]
+    callbacks = [
+        *instantiate_dict(cfg.get("callbacks")),
+        RunState(model_name, net_kwargs),
+        FiniteLoss(),
+    ]
     loggers = instantiate_dict(cfg.get("logger"))
     trainer = _trainer(cfg, callbacks, loggers)
     return Run(

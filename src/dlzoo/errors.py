@@ -16,3 +16,7 @@ class ConfigError(DlzooError):
 
 class DataError(DlzooError):
     """A dataset that is missing, unreadable, corrupt or cannot be downloaded."""
+
+
+class TrainingError(DlzooError):
+    """Training went wrong in a way the user can fix (e.g. a NaN loss)."""

@@ -22,7 +22,12 @@ from pathlib import Path
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig
 
-from dlzoo.artefacts import METRICS_FILE, write_json_atomic
+from dlzoo.artefacts import (
+    METRICS_FILE,
+    check_checkpoint_fits,
+    load_checkpoint,
+    write_json_atomic,
+)
 from dlzoo.build import Run, build, build_net, check_pair, instantiate, instantiate_dict
 from dlzoo.callbacks.progress import say
 from dlzoo.checks import check_keys, validate_config
@@ -73,8 +78,9 @@ def fit(run: Run) -> float | None:
         # e.g. the naive forecast: there is nothing to fit, only to score
         log.info("model '%s' has no parameters to train: scoring it as it is", run.model_name)
         return 0.0
+    ckpt_path = cfg.get("ckpt_path")
     start = time.perf_counter()
-    run.trainer.fit(run.task, datamodule=run.datamodule, ckpt_path=cfg.get("ckpt_path"))
+    run.trainer.fit(run.task, datamodule=run.datamodule, ckpt_path=ckpt_path)
     if run.trainer.interrupted:
         log.warning("training was interrupted; no metrics.json written")
         return None
@@ -200,6 +206,9 @@ def train(cfg: DictConfig) -> float | None:
         split), or ``None`` when the run did not produce it.
     """
     run = build(cfg)
+    ckpt_path = cfg.get("ckpt_path")
+    if ckpt_path:  # one clear line for a missing, broken or foreign checkpoint
+        check_checkpoint_fits(load_checkpoint(ckpt_path), ckpt_path, run.net, run.model_name)
     seconds = fit(run)
     if seconds is None:
         return None

@@ -3,6 +3,11 @@
 Composes ``conf/train.yaml`` with Hydra and calls :func:`dlzoo.pipeline.train`. Bad
 input (a :class:`~dlzoo.errors.DlzooError`) is reported as one ``error:`` line on
 stderr with exit status 2, and the run directory it would have used is removed.
+Before Hydra starts, :func:`preflight` catches what Hydra would report as a page of
+text or a traceback (an unknown key or group option, an unwritable log directory) and
+turns ``resume=true`` into the latest run's own overrides, directory and ``last.ckpt``.
+
+From Python, the same run is ``pipeline.train(compose_config([...], run_dir))``.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ def _remove_run_dir(cfg: DictConfig) -> None:
         task_name = cfg.get("task_name", "train")
     except Exception:
         return
+    if cfg.get("resume") or (run_dir / "checkpoints").exists():
+        return  # a resumed run's directory holds an earlier run's results
     shutil.rmtree(run_dir / ".hydra", ignore_errors=True)
     (run_dir / f"{task_name}.log").unlink(missing_ok=True)
     with contextlib.suppress(OSError):
@@ -91,6 +98,17 @@ def _first_values(overrides: list[str]) -> list[str] | None:
     return out
 
 
+def _missing_option(exc: Exception) -> ConfigError | None:
+    """Hydra's page-long 'Could not find' text as one line, or ``None``."""
+    match = re.search(r"Could not find '([^']+)'", str(exc))
+    options = getattr(exc, "options", None)
+    if not match:
+        return None
+    group, _, name = match.group(1).rpartition("/")
+    listed = f": choose one of {', '.join(options)}" if options else ""
+    return ConfigError(f"unknown {group or 'config'} option '{name}'{listed}")
+
+
 def check_overrides(overrides: list[str]) -> None:
     """Fail early on ``group.key=value`` overrides of keys that do not exist.
 
@@ -100,7 +118,11 @@ def check_overrides(overrides: list[str]) -> None:
         ConfigError: naming the unknown key and the keys its parent has.
     """
     from hydra import compose, initialize_config_dir
-    from hydra.errors import ConfigCompositionException, OverrideParseException
+    from hydra.errors import (
+        ConfigCompositionException,
+        MissingConfigException,
+        OverrideParseException,
+    )
 
     try:
         firsts = _first_values(overrides)
@@ -113,6 +135,11 @@ def check_overrides(overrides: list[str]) -> None:
             compose(config_name="train", overrides=firsts)
             return
         except OverrideParseException:
+            return
+        except MissingConfigException as exc:
+            missing = _missing_option(exc)
+            if missing:
+                raise missing from None
             return
         except ConfigCompositionException as exc:
             match = re.search(r"Could not override '([^']+)'", str(exc))
@@ -133,6 +160,76 @@ def check_overrides(overrides: list[str]) -> None:
     )
 
 
+def _compose_plain(overrides: list[str]) -> DictConfig:
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        return compose(config_name="train", overrides=overrides)
+
+
+def _check_writable(log_dir: Path) -> None:
+    """Fail early on a log directory that cannot be written (Hydra would crash)."""
+    probe = log_dir / ".dlzoo-write-test"
+    try:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write to the log directory {log_dir} ({exc.strerror or exc}): set "
+            "paths.log_dir=DIR or DLZOO_LOG_DIR to a folder you can write"
+        ) from None
+
+
+def _key(override: str) -> str:
+    return override.split("=", 1)[0].lstrip("+~")
+
+
+def resume_overrides(overrides: list[str], cfg: DictConfig) -> list[str]:
+    """``resume=true``: the latest run of ``task_name`` continued in its own directory.
+
+    Returns:
+        That run's own overrides, then the new ones, then its run directory and its
+        ``last.ckpt``.
+
+    Raises:
+        ConfigError: no run of this task has a ``last.ckpt``.
+    """
+    from dlzoo.artefacts import OVERRIDES_FILE, latest_run
+
+    runs = Path(cfg.paths.log_dir) / cfg.task_name / "runs"
+    run = latest_run(cfg.paths.log_dir, cfg.task_name)
+    if run is None:
+        raise ConfigError(
+            f"resume=true: no run of task '{cfg.task_name}' under {runs} has a "
+            "checkpoints/last.ckpt; train it first, or pass ckpt_path=FILE"
+        )
+    own = OmegaConf.load(run / OVERRIDES_FILE) if (run / OVERRIDES_FILE).is_file() else []
+    dropped = {"resume", "ckpt_path", "hydra.run.dir"}
+    kept = [str(o) for o in own if _key(str(o)) not in dropped]
+    new = [o for o in overrides if _key(o) not in dropped]
+    last = run / "checkpoints" / "last.ckpt"
+    return [*kept, *new, "resume=true", f"hydra.run.dir={run}", f"ckpt_path={last}"]
+
+
+def preflight(overrides: list[str]) -> list[str]:
+    """Check the command line before Hydra starts; see the module docstring.
+
+    Returns:
+        The overrides to run with (changed only by ``resume=true``).
+
+    Raises:
+        ConfigError: one line naming the problem and the fix.
+    """
+    check_overrides(overrides)
+    firsts = _first_values(overrides) or []
+    cfg = _compose_plain([o for o in firsts if not _key(o).startswith("hydra")])
+    _check_writable(Path(cfg.paths.log_dir))
+    if cfg.get("resume"):
+        return resume_overrides(overrides, cfg)
+    return overrides
+
+
 def main() -> None:
     """Console script ``dlzoo-train``."""
     from hydra._internal.utils import get_args_parser
@@ -140,10 +237,12 @@ def main() -> None:
     args, _ = get_args_parser().parse_known_args()
     if not (args.help or args.hydra_help or args.cfg or args.info or args.shell_completion):
         try:
-            check_overrides(list(args.overrides))
+            overrides = preflight(list(args.overrides))
         except DlzooError as exc:
             print(f"error: {exc}", file=sys.stderr)
             sys.exit(EXIT_BAD_INPUT)
+        if overrides != list(args.overrides):
+            sys.argv = [sys.argv[0], *overrides]
     _hydra_main()
 
 
