@@ -50,10 +50,10 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except (RuntimeError, EOFError, OSError, pickle.UnpicklingError, zipfile.BadZipFile,
             ValueError) as exc:  # fmt: skip
-        reason = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
+        kind = "truncated" if isinstance(exc, RuntimeError | EOFError) else "not a checkpoint"
         raise DataError(
-            f"checkpoint {path} cannot be read ({reason}): it is truncated or not a "
-            "checkpoint; use the run's other checkpoint or train again"
+            f"checkpoint {path} cannot be read ({kind}: {type(exc).__name__}): use the "
+            "run's other checkpoint, or train again"
         ) from None
     if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
         raise DataError(f"{path} is not a Lightning checkpoint (no state_dict): pass a .ckpt file")

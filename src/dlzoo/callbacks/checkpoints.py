@@ -3,8 +3,9 @@
 Lightning's ``ModelCheckpoint(save_last=True)`` writes ``last.ckpt`` only when it also
 saves a top-k checkpoint, so with ``save_top_k=1`` it is a copy of the best one, and a
 run resumed from it restarts at the best epoch rather than the last. This callback
-writes ``last.ckpt`` at the end of every validation (after early stopping has updated
-its state: Lightning runs checkpoint callbacks last).
+writes ``last.ckpt`` at the end of every training epoch: after that epoch's validation,
+early stopping and best checkpoint (Lightning runs checkpoint callbacks last, in their
+order), so a resumed run continues with all of their states.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 
 
 class LastCheckpoint(ModelCheckpoint):
-    """``<dirpath>/last.ckpt``, overwritten after every epoch's validation.
+    """``<dirpath>/last.ckpt``, overwritten at the end of every training epoch.
 
     Args:
         dirpath: the run's checkpoint folder.
@@ -30,7 +31,7 @@ class LastCheckpoint(ModelCheckpoint):
             save_top_k=1,
             save_last=False,
             every_n_epochs=every_n_epochs,
-            save_on_train_epoch_end=False,
+            save_on_train_epoch_end=True,
             auto_insert_metric_name=False,
             enable_version_counter=False,
         )
