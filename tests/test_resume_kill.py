@@ -40,9 +40,9 @@ def _metrics(log_dir: Path, task: str) -> tuple[Path, dict]:
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_killed_mid_epoch_and_resumed_matches_uninterrupted(tmp_path: Path, case: str) -> None:
     experiment, epochs, step = CASES[case]
+    kill = ["+callbacks.kill._target_=killer.KillAtStep", f"+callbacks.kill.step={step}"]
     common = [f"experiment={experiment}", f"trainer.max_epochs={epochs}",
-              "trainer.deterministic=true", "logger=csv",
-              "+callbacks.kill._target_=killer.KillAtStep", f"+callbacks.kill.step={step}"]  # fmt: skip
+              "trainer.deterministic=true", "logger=csv", *kill]  # fmt: skip
     whole = _train(tmp_path / "whole", *common)
     assert whole.returncode == 0, whole.stderr[-2000:]
     killed = _train(tmp_path / "killed", *common, kill=True)

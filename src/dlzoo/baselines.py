@@ -30,7 +30,8 @@ def _flat_pair(train: tuple[Any, ...], test: tuple[Any, ...]) -> tuple[np.ndarra
     shape = [max(m, n) for m, n in zip(a.shape[1:], b.shape[1:], strict=True)]
 
     def flat(x: torch.Tensor) -> np.ndarray:
-        pad = [p for m, n in zip(reversed(shape), reversed(x.shape[1:])) for p in (0, m - n)]
+        sizes = zip(reversed(shape), reversed(x.shape[1:]), strict=True)
+        pad = [p for m, n in sizes for p in (0, m - n)]
         return F.pad(x, pad).reshape(len(x), -1).double().cpu().numpy()
 
     return flat(a), flat(b)
