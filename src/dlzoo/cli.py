@@ -1,0 +1,55 @@
+"""What the ``key=value`` entry points share (``dlzoo-eval``, ``dlzoo-predict``,
+``dlzoo-export``): argument parsing, ``--help``, and bad input as one ``error:`` line
+with exit status 2."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from dlzoo.errors import ConfigError, DlzooError
+
+EXIT_BAD_INPUT = 2
+_TRUE, _FALSE = {"true", "1", "yes"}, {"false", "0", "no"}
+
+
+def parse_args(argv: list[str], defaults: Mapping[str, Any], required: set[str]) -> dict[str, Any]:
+    """``key=value`` arguments over ``defaults``; booleans where the default is one.
+
+    Raises:
+        ConfigError: an argument without ``=``, an unknown key, a bad boolean, or a
+            required key missing; naming the valid keys.
+    """
+    valid = ", ".join(sorted(defaults))
+    out = dict(defaults)
+    for arg in argv:
+        key, sep, value = arg.partition("=")
+        if not sep:
+            raise ConfigError(f"argument {arg!r} is not key=value; valid keys: {valid}")
+        if key not in defaults:
+            raise ConfigError(f"unknown key {key!r}; valid keys: {valid}")
+        if isinstance(defaults[key], bool):
+            if value.lower() not in _TRUE | _FALSE:
+                raise ConfigError(f"{key}={value} must be true or false")
+            out[key] = value.lower() in _TRUE
+        else:
+            out[key] = value
+    missing = sorted(k for k in required if not out.get(k))
+    if missing:
+        raise ConfigError(f"{missing[0]}=... is required; valid keys: {valid}")
+    return out
+
+
+def run_entry(usage: str, defaults: Mapping[str, Any], required: set[str],
+              action: Callable[[dict[str, Any]], None]) -> None:  # fmt: skip
+    """Parse ``sys.argv``, run ``action`` on the arguments; ``--help`` prints ``usage``."""
+    argv = sys.argv[1:]
+    if {"-h", "--help"} & set(argv):
+        print(usage.strip())
+        return
+    try:
+        action(parse_args(argv, defaults, required))
+    except DlzooError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(EXIT_BAD_INPUT)

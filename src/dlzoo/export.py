@@ -1,0 +1,147 @@
+"""``dlzoo-export run_dir=RUN format=onnx|torchscript``: a run's model as one file.
+
+The exported module is the whole path from raw input to answer: the datamodule's
+fitted tensor preprocessing (e.g. per-channel normalisation, the series scaler), the
+net, and the task's own steps around it (``window_norm``, scaling forecasts back to
+the series' units, softmax over classes). The batch size is dynamic. After writing,
+the file is run on an example batch and compared with PyTorch: ONNX through ONNX
+Runtime, TorchScript through ``torch.jit.load``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from dlzoo.errors import ConfigError
+
+USAGE = """
+dlzoo-export run_dir=RUN [format=onnx|torchscript] [output=FILE] [ckpt_path=FILE]
+
+Export a trained run with its preprocessing inside (raw input in; class probabilities
+or a forecast in the series' units out), dynamic batch size, checked against PyTorch.
+"""
+DEFAULTS: dict[str, Any] = {"run_dir": "", "format": "onnx", "output": "", "ckpt_path": ""}
+FORMATS = {"onnx": ".onnx", "torchscript": ".pt"}
+# the largest difference from PyTorch that an export may show on the example batch
+TOLERANCE = 1e-4
+
+
+class InferenceModel(nn.Module):
+    """Raw input -> what a user gets: ``task.infer(preprocess(x))``.
+
+    Args:
+        preprocess: the datamodule's fitted tensor preprocessing.
+        task: the trained task (its ``infer`` holds the steps around the net).
+
+    Shapes:
+        x: a raw batch, e.g. (B, C, H, W) pixels in [0, 1] -> (B, num_classes), or a
+        window (B, window, input_size) in the series' units -> (B, horizon, output_size)
+    """
+
+    def __init__(self, preprocess: nn.Module, task: nn.Module) -> None:
+        super().__init__()
+        self.preprocess = preprocess
+        self.task = task
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.task.infer(self.preprocess(x))
+
+
+def example_input(net_kwargs: dict[str, Any], batch_size: int = 4) -> torch.Tensor:
+    """A raw example batch of the shape the run's data has, from its shape facts.
+
+    Raises:
+        ConfigError: the shape cannot be told from the facts (e.g. sequences of any
+            length); naming what to pass instead.
+    """
+    gen = torch.Generator().manual_seed(0)
+    if "image_size" in net_kwargs and "in_channels" in net_kwargs:
+        shape = (batch_size, int(net_kwargs["in_channels"]), *map(int, net_kwargs["image_size"]))
+        return torch.rand(shape, generator=gen)
+    if "window" in net_kwargs and "input_size" in net_kwargs:
+        shape = (batch_size, int(net_kwargs["window"]), int(net_kwargs["input_size"]))
+        return torch.randn(shape, generator=gen)
+    raise ConfigError(
+        f"cannot tell the input shape of this run from {', '.join(net_kwargs)}: export "
+        "supports image and forecasting runs"
+    )
+
+
+def _onnx(model: nn.Module, example: torch.Tensor, path: Path) -> torch.Tensor:
+    try:
+        import onnxruntime
+    except ImportError:
+        raise ConfigError(
+            "format=onnx needs onnx, onnxscript and onnxruntime: pip install -e '.[export]'"
+        ) from None
+    batch = torch.export.Dim("batch", min=1)
+    torch.onnx.export(model, (example,), str(path), input_names=["input"],
+                      output_names=["output"], dynamic_shapes=({0: batch},),
+                      dynamo=True, verbose=False)  # fmt: skip
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return torch.from_numpy(session.run(None, {"input": example.numpy()})[0])
+
+
+def _torchscript(model: nn.Module, example: torch.Tensor, path: Path) -> torch.Tensor:
+    traced = torch.jit.trace(model, (example,), check_trace=False)
+    traced.save(str(path))
+    return torch.jit.load(str(path))(example)
+
+
+def export(run_dir: str | Path, fmt: str = "onnx", output: str | Path | None = None,
+           ckpt_path: str | Path | None = None) -> dict[str, Any]:  # fmt: skip
+    """Export the run in ``run_dir``; check the file against PyTorch.
+
+    Returns:
+        ``path``, ``max_abs_diff`` (exported vs PyTorch on an example batch of a size
+        other than the one traced, which checks the dynamic batch size).
+
+    Raises:
+        ConfigError: an unknown format, an unsupported run, or a difference above
+            :data:`TOLERANCE`.
+    """
+    from dlzoo.artefacts import rebuild
+
+    if fmt not in FORMATS:
+        raise ConfigError(f"format={fmt} is not supported; valid: {', '.join(FORMATS)}")
+    run = rebuild(run_dir, ckpt_path or None, setup_data=False)
+    model = InferenceModel(run.datamodule.input_transform(), run.task).eval()
+    path = Path(output) if output else Path(run_dir) / "export" / f"model{FORMATS[fmt]}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with torch.no_grad():
+        _write = _onnx if fmt == "onnx" else _torchscript
+        traced_on = example_input(run.net_kwargs, batch_size=4)
+        _write(model, traced_on, path)
+        check = example_input(run.net_kwargs, batch_size=7)
+        got = _onnx_run(path, check) if fmt == "onnx" else torch.jit.load(str(path))(check)
+        diff = float((got - model(check)).abs().max())
+    if diff > TOLERANCE:
+        raise ConfigError(f"the exported model differs from PyTorch by {diff:.3g} > {TOLERANCE}")
+    return {"path": path, "max_abs_diff": diff}
+
+
+def _onnx_run(path: Path, x: torch.Tensor) -> torch.Tensor:
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return torch.from_numpy(session.run(None, {"input": x.numpy()})[0])
+
+
+def main() -> None:
+    """Console script ``dlzoo-export``."""
+    from dlzoo.cli import run_entry
+
+    def action(args: dict[str, Any]) -> None:
+        out = export(args["run_dir"], args["format"], args["output"] or None,
+                     args["ckpt_path"] or None)  # fmt: skip
+        print(f"exported: {out['path']} (max abs difference from PyTorch {out['max_abs_diff']:.2g})")
+
+    run_entry(USAGE, DEFAULTS, {"run_dir"}, action)
+
+
+if __name__ == "__main__":
+    main()
