@@ -1,10 +1,12 @@
 """A timm-style registry of nets: ``@register_model("cnn")`` on a class, then
 ``create_model("cnn", **kwargs)`` and ``list_models()``.
 
-A registered class must be an ``nn.Module`` and define a classmethod
-``example(batch_size=2) -> (net, input)`` that returns a small instance and an input
-it accepts; the zoo-wide test builds every registered net from it, so a new family
-(rnn, gnn, ...) only has to register itself to be covered.
+A registered class must be an ``nn.Module``, implement the net API of
+:class:`~dlzoo.models.base.ZooNet` (``forward_features``, ``forward_head``,
+``reset_head``, ``num_features``) and define a classmethod ``example(batch_size=2) ->
+(net, input)`` that returns a small instance and an input it accepts; the zoo-wide
+test builds every registered net from it, so a new family (rnn, gnn, ...) only has to
+register itself to be covered.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from dlzoo.errors import ConfigError
 
 ModelT = TypeVar("ModelT", bound=type[nn.Module])
 
+# what every registered net implements besides example() (see dlzoo.models.base)
+NET_API = ("forward_features", "forward_head", "reset_head")
+
 _MODELS: dict[str, type[nn.Module]] = {}
 
 
@@ -26,7 +31,8 @@ def register_model(name: str) -> Callable[[ModelT], ModelT]:
     """Class decorator that registers a net under ``name``.
 
     Raises:
-        TypeError: the class is not an ``nn.Module`` or lacks ``example()``.
+        TypeError: the class is not an ``nn.Module``, or lacks ``example()`` or a
+            method of the net API.
         ValueError: another class already holds ``name``.
     """
 
@@ -41,11 +47,22 @@ def register_model(name: str) -> Callable[[ModelT], ModelT]:
         # the same class may come back when its module is reloaded
         if held is not None and held.__qualname__ != cls.__qualname__:
             raise ValueError(f"model name {name!r} is already registered to {held.__qualname__}")
+        _check_net_api(name, cls)
         _MODELS[name] = cls
         cls.model_name = name  # type: ignore[attr-defined]
         return cls
 
     return decorator
+
+
+def _check_net_api(name: str, cls: type[nn.Module]) -> None:
+    missing = [m for m in NET_API if not callable(getattr(cls, m, None))]
+    missing += sorted(getattr(cls, "__abstractmethods__", ()))
+    if missing:
+        raise TypeError(
+            f"register_model({name!r}): {cls.__name__} does not implement "
+            f"{', '.join(sorted(set(missing)))} (subclass dlzoo.models.base.ZooNet)"
+        )
 
 
 def list_models(pattern: str = "*") -> list[str]:
