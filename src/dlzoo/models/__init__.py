@@ -3,7 +3,8 @@ API (:class:`~dlzoo.models.base.ZooNet`: ``forward_features``, ``num_features``,
 ``forward_head``, ``reset_head``).
 
 Importing this package imports every family so that its nets register; use
-:func:`create_model` / :func:`list_models` to reach them by name.
+:func:`create_model` / :func:`list_models` to reach them by name (every
+``conf/model/<name>.yaml`` is a name).
 """
 
 # imported to register their nets
@@ -12,6 +13,7 @@ from dlzoo.models.base import SequenceNet, ZooNet
 from dlzoo.models.registry import (
     create_model,
     get_model_class,
+    get_model_defaults,
     list_models,
     register_model,
 )
@@ -21,6 +23,7 @@ __all__ = [
     "ZooNet",
     "create_model",
     "get_model_class",
+    "get_model_defaults",
     "list_models",
     "register_model",
 ]

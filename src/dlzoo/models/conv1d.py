@@ -16,7 +16,8 @@ from dlzoo.models.base import SequenceNet
 from dlzoo.models.registry import register_model
 
 
-@register_model("conv1d")
+# the preset of conf/model/conv1d.yaml
+@register_model("conv1d", dilation_base=2, dropout=0.1)
 class ConvNet1d(SequenceNet):
     """A stack of 1-d convolutions over time, pooled over the steps, then a head.
 
