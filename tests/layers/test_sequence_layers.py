@@ -7,18 +7,32 @@ import pytest
 import torch
 from torch import nn
 
+import dlzoo.layers
+import dlzoo.layers.sequence
 from dlzoo.errors import ConfigError
-from dlzoo.layers import (
-    AttentionPooling,
-    MaskedBatchNorm1d,
-    SequenceHead,
-    TemporalConvBlock,
+from dlzoo.layers.attention import AttentionPooling
+from dlzoo.layers.heads import SequenceHead
+from dlzoo.layers.temporal_conv import MaskedBatchNorm1d, TemporalConvBlock
+from dlzoo.layers.temporal_pool import (
     last_step_pool,
     lengths_to_mask,
     masked_max_pool,
     masked_mean_pool,
     resolve_sequence_pool,
 )
+
+
+def test_old_import_paths_reexport_the_same_objects() -> None:
+    # other modules import these from dlzoo.layers.sequence and dlzoo.layers
+    names = {"AttentionPooling", "MaskedBatchNorm1d", "SequenceHead", "TemporalConvBlock"}
+    names |= {"lengths_to_mask", "masked_mean_pool", "resolve_sequence_pool", "SEQUENCE_POOLS"}
+    assert names <= set(dlzoo.layers.sequence.__all__)
+    assert names <= set(dlzoo.layers.__all__)
+    for name in names:
+        assert getattr(dlzoo.layers, name) is getattr(dlzoo.layers.sequence, name)
+    assert dlzoo.layers.sequence.SequenceHead is SequenceHead
+    assert dlzoo.layers.sequence.lengths_to_mask is lengths_to_mask
+
 
 # two sequences of lengths 3 and 1, one feature and a second feature = -first;
 # the padding holds large values that no pooling may see

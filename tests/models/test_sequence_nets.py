@@ -80,9 +80,53 @@ def test_padding_never_changes_the_output(name: str) -> None:
     x = padded_batch()
     with torch.no_grad():
         batched = net(x, LENGTHS)
+        features = net.forward_features(x, LENGTHS)  # lengths pass through the net API
+        assert features.shape == (len(LENGTHS), net.num_features)
+        torch.testing.assert_close(batched, net.forward_head(features), rtol=0, atol=0)
         for b, n in enumerate(LENGTHS.tolist()):
             alone = net(x[b : b + 1, :n])  # unpadded, lengths=None
             torch.testing.assert_close(batched[b : b + 1], alone, atol=1e-5, rtol=1e-5)
+            alone = net.forward_features(x[b : b + 1, :n])
+            torch.testing.assert_close(features[b : b + 1], alone, atol=1e-5, rtol=1e-5)
+
+
+def test_attention_pooling_of_a_recurrent_net_is_the_attention_rnn() -> None:
+    torch.manual_seed(0)
+    pooled = RecurrentNet(FEATURES, "gru", 6, pooling="attention", attention_size=3, horizon=2,
+                          output_size=1)  # fmt: skip
+    torch.manual_seed(0)
+    attention = AttentionRNN(FEATURES, "gru", 6, attention_size=3, horizon=2, output_size=1)
+    assert pooled.state_dict().keys() == attention.state_dict().keys()
+    for key, value in pooled.state_dict().items():
+        torch.testing.assert_close(value, attention.state_dict()[key], msg=key)
+    x = padded_batch()
+    with torch.no_grad():
+        torch.testing.assert_close(pooled.eval()(x, LENGTHS), attention.eval()(x, LENGTHS))
+    torch.testing.assert_close(pooled.last_attention, attention.last_attention)
+    assert attention.pooling == "attention" and RecurrentNet(2, num_classes=2).pooling == "last"
+    # a recurrent net with another pooling keeps no weights
+    assert RecurrentNet(2, pooling="mean", num_classes=2).last_attention is None
+
+
+def test_recurrent_last_pooling_features_are_the_final_state() -> None:
+    torch.manual_seed(0)
+    net = RecurrentNet(FEATURES, "lstm", 4, bidirectional=True, num_classes=2).eval()
+    x = padded_batch()
+    with torch.no_grad():
+        _, final = net.encoder(x, LENGTHS)
+        torch.testing.assert_close(net.forward_features(x, LENGTHS), final)
+    assert net.num_features == 8
+
+
+def test_conv_features_are_the_pooled_last_layer() -> None:
+    torch.manual_seed(0)
+    net = ConvNet1d(FEATURES, (4, 5), pooling="max", num_classes=2).eval()
+    x = padded_batch()
+    with torch.no_grad():
+        steps = net.features(x, LENGTHS)  # (B, T, 5), zero on padding
+        expected = torch.stack([steps[b, :n].amax(0) for b, n in enumerate(LENGTHS.tolist())])
+        torch.testing.assert_close(net.forward_features(x, LENGTHS), expected)
+    assert net.num_features == 5
 
 
 def test_sliced_batch_keeps_its_padded_length() -> None:
@@ -184,6 +228,27 @@ def test_naive_forecast_rejects_a_season_longer_than_the_window() -> None:
     assert "num_classes" not in inspect.signature(NaiveForecast).parameters
 
 
+def test_naive_forecast_features_are_the_last_season_of_the_targets() -> None:
+    x = torch.arange(1.0, 13.0).view(1, 4, 3)  # steps 1..4, features (a, b, covariate)
+    net = NaiveForecast(window=4, horizon=3, output_size=2, period=2)
+    features = net.forward_features(x)
+    assert net.num_features == 4
+    assert features.tolist() == [[7.0, 8.0, 10.0, 11.0]]  # steps 3 and 4, targets only
+    assert net.forward_head(features).tolist() == [[[7.0, 8.0], [10.0, 11.0], [7.0, 8.0]]]
+
+
+def test_linear_forecast_reset_head_classifies_the_window() -> None:
+    net = LinearForecast(window=2, input_size=2, horizon=3, output_size=1)
+    x = torch.tensor([[[1.0, 2.0], [3.0, 4.0]]])
+    assert net.num_features == 4 and net.forward_features(x).tolist() == [[1.0, 2.0, 3.0, 4.0]]
+    net.reset_head(2)
+    assert net.num_classes == 2 and net.linear.in_features == 4
+    with torch.no_grad():
+        net.linear.weight.copy_(torch.tensor([[1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0]]))
+        net.linear.bias.fill_(0.5)
+    assert net(x).tolist() == [[1.5, 4.5]]
+
+
 def test_linear_forecast_by_hand() -> None:
     net = LinearForecast(window=2, input_size=1, horizon=1, output_size=1)
     with torch.no_grad():
@@ -230,7 +295,14 @@ def test_one_net_serves_both_heads(cls: type[nn.Module]) -> None:
     ("build", "match"),
     [
         (lambda: RecurrentNet(2, "transformer", num_classes=2), "unknown cell 'transformer'"),
-        (lambda: RecurrentNet(2, pooling="median", num_classes=2), "unknown pooling"),
+        (
+            lambda: RecurrentNet(2, pooling="median", num_classes=2),
+            r"unknown pooling 'median'.*last, mean, max, attention",
+        ),
+        (
+            lambda: RecurrentNet(2, pooling="mean", attention_size=4, num_classes=2),
+            "attention_size=4 needs pooling='attention'",
+        ),
         (lambda: RecurrentNet(2, dropout=1.0, num_classes=2), "dropout must be in"),
         (lambda: ConvNet1d(2, channels=(), num_classes=2), "at least one positive width"),
         (lambda: ConvNet1d(2, activation="swish", num_classes=2), "unknown activation"),

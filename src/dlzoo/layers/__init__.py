@@ -1,7 +1,7 @@
 """Reusable building blocks: activations by name, dense and conv units, the classic
-conv blocks (VGG, Inception, residual, squeeze-and-excitation), classifier heads, and
-the blocks of the sequence nets (masks, pooling over time, attention, 1-d convolution,
-the classification / forecasting head)."""
+conv blocks (VGG, Inception, residual, squeeze-and-excitation), the heads, the image
+size check, and the blocks of the sequence nets (masks and pooling over time,
+attention, the masked 1-d convolution unit)."""
 
 from dlzoo.layers.activations import (
     ACTIVATIONS,
@@ -9,24 +9,23 @@ from dlzoo.layers.activations import (
     norm_act_dropout,
     resolve_activation,
 )
+from dlzoo.layers.attention import AttentionPooling
 from dlzoo.layers.blocks import InceptionBlock, ResidualBlock, VGGBlock
 from dlzoo.layers.conv import ConvNormAct, same_padding
-from dlzoo.layers.dense import DenseStack, LinearNormAct
-from dlzoo.layers.heads import HEAD_POOLS, ClassifierHead
+from dlzoo.layers.dense import DenseStack, LinearNormAct, fresh_linear
+from dlzoo.layers.heads import HEAD_POOLS, ClassifierHead, SequenceHead
 from dlzoo.layers.pooling import make_global_pool2d, make_pool2d
-from dlzoo.layers.sequence import (
+from dlzoo.layers.shapes import image_size_pair
+from dlzoo.layers.squeeze_excite import SqueezeExcite
+from dlzoo.layers.temporal_conv import MaskedBatchNorm1d, TemporalConvBlock
+from dlzoo.layers.temporal_pool import (
     SEQUENCE_POOLS,
-    AttentionPooling,
-    MaskedBatchNorm1d,
-    SequenceHead,
-    TemporalConvBlock,
     last_step_pool,
     lengths_to_mask,
     masked_max_pool,
     masked_mean_pool,
     resolve_sequence_pool,
 )
-from dlzoo.layers.squeeze_excite import SqueezeExcite
 
 __all__ = [
     "ACTIVATIONS",
@@ -44,6 +43,8 @@ __all__ = [
     "SqueezeExcite",
     "TemporalConvBlock",
     "VGGBlock",
+    "fresh_linear",
+    "image_size_pair",
     "last_step_pool",
     "lengths_to_mask",
     "make_activation",

@@ -1,11 +1,29 @@
-"""The model zoo: plain ``nn.Module`` nets, one file per family, all registered.
+"""The model zoo: ``nn.Module`` nets, one file per family, all registered, all with one
+API (:class:`~dlzoo.models.base.ZooNet`: ``forward_features``, ``num_features``,
+``forward_head``, ``reset_head``).
 
 Importing this package imports every family so that its nets register; use
-:func:`create_model` / :func:`list_models` to reach them by name.
+:func:`create_model` / :func:`list_models` to reach them by name (every
+``conf/model/<name>.yaml`` is a name).
 """
 
 # imported to register their nets
 from dlzoo.models import cnn, conv1d, dense, forecast, rnn  # noqa: F401
-from dlzoo.models.registry import create_model, get_model_class, list_models, register_model
+from dlzoo.models.base import SequenceNet, ZooNet
+from dlzoo.models.registry import (
+    create_model,
+    get_model_class,
+    get_model_defaults,
+    list_models,
+    register_model,
+)
 
-__all__ = ["create_model", "get_model_class", "list_models", "register_model"]
+__all__ = [
+    "SequenceNet",
+    "ZooNet",
+    "create_model",
+    "get_model_class",
+    "get_model_defaults",
+    "list_models",
+    "register_model",
+]

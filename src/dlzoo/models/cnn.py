@@ -22,7 +22,9 @@ from dlzoo.layers.blocks import InceptionBlock, ResidualBlock, VGGBlock
 from dlzoo.layers.conv import ConvNormAct
 from dlzoo.layers.heads import ClassifierHead
 from dlzoo.layers.pooling import make_pool2d
+from dlzoo.layers.shapes import image_size_pair
 from dlzoo.layers.squeeze_excite import SqueezeExcite
+from dlzoo.models.base import ZooNet
 from dlzoo.models.registry import register_model
 
 # --------------------------------------------------------------------------- block specs
@@ -159,18 +161,10 @@ def build_block(
         raise ConfigError(f"{where} ({kind}) has a bad value: {exc}") from None
 
 
-def _image_size(image_size: int | Sequence[int]) -> tuple[int, int]:
-    size = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
-    if len(size) != 2 or not all(isinstance(s, int) and s > 0 for s in size):
-        raise ConfigError(f"image_size must be (H, W) with positive ints, got {image_size!r}")
-    return size  # type: ignore[return-value]
-
-
 # --------------------------------------------------------------------------- the net
 
 
-@register_model("cnn")
-class CNN(nn.Module):
+class CNN(ZooNet):
     """A convolutional classifier: a stack of blocks, then a classifier head.
 
     Block types (``type`` key; other keys in brackets, ``*`` = required):
@@ -211,9 +205,17 @@ class CNN(nn.Module):
         ConfigError: an unknown block type or key, a missing key, a bad value, or a
             stack that shrinks ``image_size`` below 1x1 (naming the block).
 
+    Net API (see :mod:`dlzoo.models.base`): the features are the head's pooled (or
+    flattened) feature map, before its dropout and dense layers; ``reset_head`` keeps
+    the ``head_hidden_sizes`` layers and replaces the output layer. Registered as
+    ``cnn``, ``vgg_small``, ``resnet_small`` and ``inception_small``, each with the
+    blocks of its ``conf/model`` YAML (:data:`CNN_PRESETS`).
+
     Shapes:
-        input (B, in_channels, H, W); output (B, num_classes). A ``gap``/``gmp`` head
-        accepts any H, W that survive the stack; ``flatten`` needs ``image_size``.
+        input (B, in_channels, H, W); output (B, num_classes); features
+        (B, num_features), ``num_features`` = C' for ``gap``/``gmp``, C' * H' * W' for
+        ``flatten``. A ``gap``/``gmp`` head accepts any H, W that survive the stack;
+        ``flatten`` needs ``image_size``.
     """
 
     def __init__(
@@ -230,7 +232,7 @@ class CNN(nn.Module):
     ) -> None:
         super().__init__()
         resolve_activation(activation)  # fail on a bad name before building anything
-        self.image_size = _image_size(image_size)
+        self.image_size = image_size_pair(image_size, "image_size")
         defaults = {"activation": activation, "batch_norm": batch_norm}
         # A dry run on one blank image gives each block's input channels and catches
         # an image that the stack shrinks away, with the block to blame.
@@ -252,6 +254,7 @@ class CNN(nn.Module):
             activation,
             batch_norm,
         )
+        self.num_features = self.head.num_features
 
     def _probe(self, block: nn.Module, x: torch.Tensor, where: str) -> torch.Tensor:
         """Run ``block`` on the (1, C, h, w) probe ``x``, in eval mode so that batch
@@ -273,9 +276,14 @@ class CNN(nn.Module):
             raise too_small
         return y
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.features(x)  # (B, C', H', W')
-        return self.head(x)  # (B, num_classes)
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head.pool_features(self.features(x))  # (B, num_features)
+
+    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
+        return self.head.classify(features)  # (B, num_classes)
+
+    def reset_head(self, num_outputs: int) -> None:
+        self.head.reset_output(num_outputs)
 
     @classmethod
     def example(cls, batch_size: int = 2) -> tuple[nn.Module, torch.Tensor]:
@@ -299,3 +307,50 @@ class CNN(nn.Module):
         ]
         net = cls(1, 3, (8, 8), blocks, head="flatten", head_hidden_sizes=[5], dropout=0.1)
         return net, torch.randn(batch_size, 1, 8, 8)
+
+
+# --------------------------------------------------------------------------- presets
+# The nets of conf/model/<name>.yaml under the same names, for create_model();
+# tests/models/test_presets.py checks each against its YAML. "cnn" comes first, so it
+# is the class's model_name.
+CNN_PRESETS: dict[str, dict[str, Any]] = {
+    "cnn": {
+        "blocks": [
+            {"type": "conv", "channels": 32},
+            {"type": "conv", "channels": 32, "pool": "max"},
+            {"type": "conv", "channels": 64},
+            {"type": "conv", "channels": 64, "pool": "max"},
+        ],
+        "dropout": 0.2,
+    },
+    "vgg_small": {
+        "blocks": [
+            {"type": "vgg", "channels": 32},
+            {"type": "vgg", "channels": 64, "dropout": 0.1},
+        ],
+        "dropout": 0.2,
+    },
+    "resnet_small": {
+        "blocks": [
+            {"type": "conv", "channels": 16},
+            {"type": "residual", "channels": 16, "stride": 1, "se_reduction": 4},
+            {"type": "residual", "channels": 32, "stride": 2, "se_reduction": 4},
+            {"type": "residual", "channels": 64, "stride": 2, "se_reduction": 4},
+        ],
+        "dropout": 0.1,
+    },
+    "inception_small": {
+        "blocks": [
+            {"type": "conv", "channels": 24},
+            {"type": "inception", "ch1x1": 8, "ch3x3red": 12, "ch3x3": 16,
+             "ch5x5red": 4, "ch5x5": 4, "pool_proj": 4},
+            {"type": "pool", "mode": "max", "size": 2},
+            {"type": "inception", "ch1x1": 16, "ch3x3red": 16, "ch3x3": 24,
+             "ch5x5red": 4, "ch5x5": 12, "pool_proj": 12},
+            {"type": "pool", "mode": "max", "size": 2},
+        ],
+        "dropout": 0.2,
+    },
+}  # fmt: skip
+for _name, _defaults in CNN_PRESETS.items():
+    register_model(_name, **_defaults)(CNN)

@@ -10,17 +10,15 @@ from torch import nn
 
 from dlzoo.errors import ConfigError
 from dlzoo.layers.activations import ActivationLike, resolve_activation
-from dlzoo.layers.sequence import (
-    SequenceHead,
-    TemporalConvBlock,
-    lengths_to_mask,
-    resolve_sequence_pool,
-)
+from dlzoo.layers.temporal_conv import TemporalConvBlock
+from dlzoo.layers.temporal_pool import lengths_to_mask, resolve_sequence_pool
+from dlzoo.models.base import SequenceNet
 from dlzoo.models.registry import register_model
 
 
-@register_model("conv1d")
-class ConvNet1d(nn.Module):
+# the preset of conf/model/conv1d.yaml
+@register_model("conv1d", dilation_base=2, dropout=0.1)
+class ConvNet1d(SequenceNet):
     """A stack of 1-d convolutions over time, pooled over the steps, then a head.
 
     Layer ``i`` has ``channels[i]`` filters of ``kernel_size`` taps with dilation
@@ -29,7 +27,7 @@ class ConvNet1d(nn.Module):
     exponentially with depth (van den Oord et al. 2016, "WaveNet"; Bai, Kolter & Koltun
     2018, temporal convolutional networks); ``causal=True`` pads only on the left, so
     the features at step ``t`` see the inputs at ``<= t``. Every layer keeps the length
-    ``T`` (see :class:`~dlzoo.layers.sequence.TemporalConvBlock`).
+    ``T`` (see :class:`~dlzoo.layers.temporal_conv.TemporalConvBlock`).
 
     With ``lengths``, the padded steps are zeroed after every layer (which equals the
     convolution's own zero padding) and batch norm counts the real steps only, so a
@@ -48,15 +46,15 @@ class ConvNet1d(nn.Module):
             every hidden head layer.
         activation: activation name of the layers and the hidden head layers.
         pooling: ``last``, ``mean`` or ``max`` over time.
-        head_hidden_sizes: widths of dense layers between the pooled vector and the
-            output layer.
-        num_classes: class logits (classification), from the datamodule.
-        horizon: forecast steps (forecasting, with ``output_size``), from the datamodule.
-        output_size: target series (forecasting, with ``horizon``), from the datamodule.
+        head_hidden_sizes, num_classes, horizon, output_size: the head (see
+            :class:`~dlzoo.models.base.SequenceNet`).
 
     Raises:
         ConfigError: no layers, a bad size, an unknown pooling or activation, or not
             exactly one head.
+
+    Net API (see :mod:`dlzoo.models.base`): the features are the pooled vector of
+    the last layer, (B, channels[-1]).
 
     Shapes:
         input x (B, T, input_size) and lengths (B,) int64 or ``None``; output
@@ -79,7 +77,7 @@ class ConvNet1d(nn.Module):
         horizon: int | None = None,
         output_size: int | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(num_classes, horizon, output_size, head_hidden_sizes, dropout, activation)
         channels = list(channels)
         if not channels or min(channels) < 1:
             raise ConfigError(f"channels must list at least one positive width, got {channels}")
@@ -102,15 +100,7 @@ class ConvNet1d(nn.Module):
             for i in range(len(channels))
         )
         self.receptive_field = 1 + sum(block.receptive_field - 1 for block in self.layers)
-        self.head = SequenceHead(
-            channels[-1],
-            num_classes,
-            horizon,
-            output_size,
-            head_hidden_sizes,
-            dropout,
-            activation,
-        )
+        self._add_head(channels[-1])
 
     def features(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         """The last layer's features at every step (zero on padded steps).
@@ -130,11 +120,12 @@ class ConvNet1d(nn.Module):
             h = layer(h, mask)  # (B, C_i, T)
         return h.transpose(1, 2)  # (B, T, C)
 
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+    def forward_features(
+        self, x: torch.Tensor, lengths: torch.Tensor | None = None
+    ) -> torch.Tensor:
         mask = None if lengths is None else lengths_to_mask(lengths, x.shape[1])  # (B, T)
         h = self._encode(x, mask)  # (B, T, C)
-        pooled = self.pool(h, mask)  # (B, C)
-        return self.head(pooled)  # (B, num_classes) or (B, horizon, output_size)
+        return self.pool(h, mask)  # (B, C)
 
     @classmethod
     def example(cls, batch_size: int = 2) -> tuple[nn.Module, torch.Tensor]:

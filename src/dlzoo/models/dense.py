@@ -9,11 +9,13 @@ from torch import nn
 
 from dlzoo.layers.activations import ActivationLike
 from dlzoo.layers.dense import DenseStack
+from dlzoo.models.base import ZooNet
 from dlzoo.models.registry import register_model
 
 
-@register_model("mlp")
-class MLP(nn.Module):
+# the preset of conf/model/mlp.yaml
+@register_model("mlp", hidden_sizes=[128, 64], dropout=0.1)
+class MLP(ZooNet):
     """A multilayer perceptron classifier: the input is flattened, passed through
     hidden ``Linear -> [BatchNorm1d] -> activation -> [Dropout]`` layers and a final
     ``Linear`` to logits (Rumelhart, Hinton & Williams 1986).
@@ -28,8 +30,13 @@ class MLP(nn.Module):
         dropout: dropout probability after every hidden layer.
         batch_norm: ``BatchNorm1d`` after every hidden linear map.
 
+    Net API (see :mod:`dlzoo.models.base`): the features are the last hidden layer's
+    output (after its dropout), or the flattened input without hidden layers; the head
+    is the output layer alone.
+
     Shapes:
-        input (B, *) with ``prod(*) == in_features``; output (B, num_classes).
+        input (B, *) with ``prod(*) == in_features``; output (B, num_classes);
+        features (B, hidden_sizes[-1] or in_features).
     """
 
     def __init__(
@@ -46,10 +53,16 @@ class MLP(nn.Module):
         self.layers = DenseStack(
             in_features, list(hidden_sizes), num_classes, activation, batch_norm, dropout
         )
+        self.num_features = self.layers.hidden_features
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.flatten(x)  # (B, in_features)
-        return self.layers(x)  # (B, num_classes)
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layers.forward_hidden(self.flatten(x))  # (B, num_features)
+
+    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
+        return self.layers.forward_output(features)  # (B, num_classes)
+
+    def reset_head(self, num_outputs: int) -> None:
+        self.layers.reset_output(num_outputs)
 
     @classmethod
     def example(cls, batch_size: int = 2) -> tuple[nn.Module, torch.Tensor]:

@@ -11,6 +11,8 @@ import torch
 from torch import nn
 
 from dlzoo.errors import ConfigError
+from dlzoo.layers.dense import fresh_linear
+from dlzoo.models.base import ZooNet
 from dlzoo.models.registry import register_model
 
 
@@ -21,7 +23,7 @@ def _check_positive(**sizes: int) -> None:
 
 
 @register_model("naive")
-class NaiveForecast(nn.Module):
+class NaiveForecast(ZooNet):
     """The seasonal naive forecast: every future step repeats the value observed one
     season earlier (Hyndman & Athanasopoulos, "Forecasting: Principles and Practice",
     section 5.2).
@@ -42,9 +44,14 @@ class NaiveForecast(nn.Module):
     Raises:
         ConfigError: a size below 1, or ``period`` longer than ``window``.
 
+    Net API (see :mod:`dlzoo.models.base`): the features are the flattened window as
+    far as the forecast reads it, the target series over the last season (the net
+    accepts any ``T >= period`` and ignores covariates, so only that part has a fixed
+    width); the head repeats it. There is no trainable head: ``reset_head`` raises.
+
     Shapes:
         input (B, T, F) with ``T >= period`` and ``F >= output_size``; output
-        (B, horizon, output_size).
+        (B, horizon, output_size); features (B, period * output_size).
     """
 
     def __init__(self, window: int, horizon: int, output_size: int, period: int = 1) -> None:
@@ -57,17 +64,27 @@ class NaiveForecast(nn.Module):
             )
         self.output_size = output_size
         self.period = period
+        self.num_features = period * output_size
         # step h (0-based) repeats step h % period of the last observed season
         self.register_buffer("season_step", torch.arange(horizon) % period, persistent=False)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 3 or x.shape[1] < self.period or x.shape[2] < self.output_size:
             raise ValueError(
                 f"the naive forecast needs (B, T >= period={self.period}, "
                 f"F >= output_size={self.output_size}), got {tuple(x.shape)}"
             )
-        season = x[:, -self.period :, : self.output_size]  # (B, period, output_size)
+        return x[:, -self.period :, : self.output_size].flatten(1)  # (B, num_features)
+
+    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
+        season = features.view(-1, self.period, self.output_size)  # (B, period, output_size)
         return season[:, self.season_step]  # (B, horizon, output_size)
+
+    def reset_head(self, num_outputs: int) -> None:
+        raise ConfigError(
+            "the naive forecast has no trainable head to reset (it repeats the last "
+            "season); for a trainable baseline on the same window use model=linear"
+        )
 
     @classmethod
     def example(cls, batch_size: int = 2) -> tuple[nn.Module, torch.Tensor]:
@@ -77,7 +94,7 @@ class NaiveForecast(nn.Module):
 
 
 @register_model("linear")
-class LinearForecast(nn.Module):
+class LinearForecast(ZooNet):
     """A linear autoregression: every forecast value is a weighted sum of every input
     value of the window (all series, targets and covariates), plus a bias.
 
@@ -97,8 +114,13 @@ class LinearForecast(nn.Module):
     Raises:
         ConfigError: a size below 1.
 
+    Net API (see :mod:`dlzoo.models.base`): the features are the flattened window;
+    the head is the one ``Linear``. ``reset_head(k)`` makes it a linear classifier of
+    the window with ``k`` logits (``num_classes`` is then ``k``).
+
     Shapes:
-        input (B, window, input_size); output (B, horizon, output_size).
+        input (B, window, input_size); output (B, horizon, output_size), or
+        (B, num_classes) after ``reset_head``; features (B, window * input_size).
     """
 
     def __init__(
@@ -112,16 +134,27 @@ class LinearForecast(nn.Module):
         self.input_size = input_size
         self.horizon = horizon
         self.output_size = output_size
-        self.linear = nn.Linear(window * input_size, horizon * output_size, bias=bias)
+        self.num_classes: int | None = None  # set by reset_head
+        self.num_features = window * input_size
+        self.linear = nn.Linear(self.num_features, horizon * output_size, bias=bias)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[1:] != (self.window, self.input_size):
             raise ValueError(
                 f"the linear forecast needs (B, window={self.window}, "
                 f"input_size={self.input_size}), got {tuple(x.shape)}"
             )
-        out = self.linear(x.flatten(1))  # (B, horizon * output_size)
+        return x.flatten(1)  # (B, window * input_size), step-major
+
+    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
+        out = self.linear(features)  # (B, horizon * output_size) or (B, num_classes)
+        if self.num_classes is not None:
+            return out
         return out.view(-1, self.horizon, self.output_size)  # (B, horizon, output_size)
+
+    def reset_head(self, num_outputs: int) -> None:
+        self.linear = fresh_linear(self.linear, num_outputs)
+        self.num_classes = self.linear.out_features
 
     @classmethod
     def example(cls, batch_size: int = 2) -> tuple[nn.Module, torch.Tensor]:

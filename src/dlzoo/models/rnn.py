@@ -1,11 +1,12 @@
 """Recurrent networks for sequence classification and forecasting.
 
 One encoder (:class:`RecurrentEncoder`: a simple RNN, GRU or LSTM stack, optionally
-bidirectional, that skips the padding of variable-length batches) is shared by two
-nets: :class:`RecurrentNet` pools its states (the final state, or a masked mean or max
-over time) and :class:`AttentionRNN` pools them with additive attention. Both end in a
-:class:`~dlzoo.layers.sequence.SequenceHead`, so the same net classifies a sequence
-(``num_classes``) or forecasts ``horizon`` steps of ``output_size`` series.
+bidirectional, that skips the padding of variable-length batches) and one net,
+:class:`RecurrentNet`, which pools its states (the final state, a masked mean or max
+over time, or additive attention) into a :class:`~dlzoo.layers.heads.SequenceHead`, so
+the same net classifies a sequence (``num_classes``) or forecasts ``horizon`` steps of
+``output_size`` series. :class:`AttentionRNN` is the same net with attention pooling
+by default.
 """
 
 from __future__ import annotations
@@ -18,15 +19,14 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from dlzoo.errors import ConfigError
 from dlzoo.layers.activations import ActivationLike
-from dlzoo.layers.sequence import (
-    AttentionPooling,
-    SequenceHead,
-    lengths_to_mask,
-    resolve_sequence_pool,
-)
+from dlzoo.layers.attention import AttentionPooling
+from dlzoo.layers.temporal_pool import SEQUENCE_POOLS, lengths_to_mask
+from dlzoo.models.base import SequenceNet
 from dlzoo.models.registry import register_model
 
 CELLS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
+# the parameter-free pools over time, then the learned one
+POOLINGS = (*SEQUENCE_POOLS, "attention")
 
 
 class RecurrentEncoder(nn.Module):
@@ -61,11 +61,12 @@ class RecurrentEncoder(nn.Module):
         ``out_features = hidden_size * (2 if bidirectional else 1)``.
     """
 
+    # cell and hidden_size have no defaults: those are the nets' (and their configs')
     def __init__(
         self,
         input_size: int,
-        cell: str = "gru",
-        hidden_size: int = 64,
+        cell: str,
+        hidden_size: int,
         num_layers: int = 1,
         dropout: float = 0.0,
         bidirectional: bool = False,
@@ -114,15 +115,24 @@ class RecurrentEncoder(nn.Module):
         return states, final
 
 
+# The presets of conf/model/{rnn,gru,lstm}.yaml; "recurrent" (registered first) is
+# the class's own name.
+@register_model("lstm", cell="lstm", pooling="last")
+@register_model("gru", cell="gru", pooling="last")
+@register_model("rnn", cell="rnn", pooling="last")
 @register_model("recurrent")
-class RecurrentNet(nn.Module):
+class RecurrentNet(SequenceNet):
     """A recurrent net (RNN, GRU or LSTM) that pools its states into one head.
 
     Pooling: ``last`` takes the final state of each sequence (the forward state after
     its last real step, concatenated with the backward state after its first step when
     bidirectional); ``mean`` and ``max`` pool the last layer's states over the real
-    steps. See :class:`RecurrentEncoder` for the cells and their papers (Elman 1990;
-    Cho et al. 2014; Hochreiter & Schmidhuber 1997).
+    steps; ``attention`` learns which steps matter, ``c = sum_t alpha_t h_t`` with
+    ``alpha = softmax_t(v^T tanh(W h_t))`` over each sequence's real steps (Bahdanau,
+    Cho & Bengio 2015; see :class:`~dlzoo.layers.attention.AttentionPooling`), and keeps
+    the weights of the latest forward pass, detached, on ``last_attention`` for
+    attention-map figures. See :class:`RecurrentEncoder` for the cells and their papers
+    (Elman 1990; Cho et al. 2014; Hochreiter & Schmidhuber 1997).
 
     Args:
         input_size: features per time step, from the datamodule.
@@ -132,21 +142,28 @@ class RecurrentNet(nn.Module):
         dropout: dropout probability between stacked layers, on the pooled vector and
             after every hidden head layer.
         bidirectional: add a backward direction.
-        pooling: ``last``, ``mean`` or ``max``.
-        head_hidden_sizes: widths of dense layers between the pooled vector and the
-            output layer.
-        activation: activation name of the hidden head layers.
-        num_classes: class logits (classification), from the datamodule.
-        horizon: forecast steps (forecasting, with ``output_size``), from the datamodule.
-        output_size: target series (forecasting, with ``horizon``), from the datamodule.
+        pooling: ``last``, ``mean``, ``max`` or ``attention``; ``None`` takes the
+            class's ``default_pooling`` (``last`` here, ``attention`` for
+            :class:`AttentionRNN`).
+        attention_size: width of the attention's hidden layer; ``None`` uses the
+            encoder's output size. Only with ``attention`` pooling.
+        head_hidden_sizes, activation, num_classes, horizon, output_size: the head (see
+            :class:`~dlzoo.models.base.SequenceNet`).
 
     Raises:
-        ConfigError: an unknown cell or pooling, a bad size, or not exactly one head.
+        ConfigError: an unknown cell or pooling, ``attention_size`` without attention
+            pooling, a bad size, or not exactly one head.
+
+    Net API (see :mod:`dlzoo.models.base`): the features are the pooled vector,
+    (B, hidden_size * directions).
 
     Shapes:
         input x (B, T, input_size) and lengths (B,) int64 or ``None``; output
-        (B, num_classes) or (B, horizon, output_size).
+        (B, num_classes) or (B, horizon, output_size); ``last_attention`` (B, T), 0 on
+        padded steps, summing to 1 over each sequence.
     """
+
+    default_pooling = "last"
 
     def __init__(
         self,
@@ -156,37 +173,46 @@ class RecurrentNet(nn.Module):
         num_layers: int = 1,
         dropout: float = 0.0,
         bidirectional: bool = False,
-        pooling: str = "last",
+        pooling: str | None = None,
+        attention_size: int | None = None,
         head_hidden_sizes: Sequence[int] = (),
         activation: ActivationLike = "relu",
         num_classes: int | None = None,
         horizon: int | None = None,
         output_size: int | None = None,
     ) -> None:
-        super().__init__()
-        self.pooling = pooling
-        self.pool = resolve_sequence_pool(pooling)
+        super().__init__(num_classes, horizon, output_size, head_hidden_sizes, dropout, activation)
+        self.pooling = self.default_pooling if pooling is None else pooling
+        if self.pooling not in POOLINGS:
+            raise ConfigError(
+                f"unknown pooling {self.pooling!r}; valid poolings: {', '.join(POOLINGS)}"
+            )
+        if attention_size is not None and self.pooling != "attention":
+            raise ConfigError(
+                f"attention_size={attention_size} needs pooling='attention', "
+                f"got pooling={self.pooling!r}"
+            )
         self.encoder = RecurrentEncoder(
             input_size, cell, hidden_size, num_layers, dropout, bidirectional
         )
-        self.head = SequenceHead(
-            self.encoder.out_features,
-            num_classes,
-            horizon,
-            output_size,
-            head_hidden_sizes,
-            dropout,
-            activation,
-        )
+        width = self.encoder.out_features
+        if self.pooling == "attention":
+            self.attention = AttentionPooling(width, attention_size)
+        self.last_attention: torch.Tensor | None = None
+        self._add_head(width)
 
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+    def forward_features(
+        self, x: torch.Tensor, lengths: torch.Tensor | None = None
+    ) -> torch.Tensor:
         states, final = self.encoder(x, lengths)  # (B, T, D*H), (B, D*H)
         if self.pooling == "last":
-            pooled = final  # (B, D*H)
-        else:
-            mask = None if lengths is None else lengths_to_mask(lengths, x.shape[1])  # (B, T)
-            pooled = self.pool(states, mask)  # (B, D*H)
-        return self.head(pooled)  # (B, num_classes) or (B, horizon, output_size)
+            return final  # (B, D*H)
+        mask = None if lengths is None else lengths_to_mask(lengths, x.shape[1])  # (B, T)
+        if self.pooling != "attention":
+            return SEQUENCE_POOLS[self.pooling](states, mask)  # (B, D*H)
+        pooled, weights = self.attention(states, mask)  # (B, D*H), (B, T)
+        self.last_attention = weights.detach()
+        return pooled
 
     @classmethod
     def example(cls, batch_size: int = 2) -> tuple[nn.Module, torch.Tensor]:
@@ -205,81 +231,19 @@ class RecurrentNet(nn.Module):
         return net, torch.randn(batch_size, 6, 3)
 
 
+# the preset of conf/model/gru_attention.yaml
+@register_model("gru_attention", cell="gru", bidirectional=True)
 @register_model("attention_rnn")
-class AttentionRNN(nn.Module):
-    """A recurrent encoder whose states are pooled by additive attention (Bahdanau,
-    Cho & Bengio 2015), then a head.
+class AttentionRNN(RecurrentNet):
+    """:class:`RecurrentNet` with ``pooling="attention"`` by default: a recurrent
+    encoder whose states are pooled by additive attention (Bahdanau, Cho & Bengio
+    2015), then a head; ``last_attention`` holds the latest weights.
 
-    The net learns which time steps matter: ``c = sum_t alpha_t h_t`` with
-    ``alpha = softmax_t(v^T tanh(W h_t))`` over each sequence's real steps (see
-    :class:`~dlzoo.layers.sequence.AttentionPooling`). The weights of the latest
-    forward pass are kept, detached, on ``last_attention`` for attention-map figures.
-    See :class:`RecurrentEncoder` for the cells (Cho et al. 2014 for the GRU,
-    Hochreiter & Schmidhuber 1997 for the LSTM).
-
-    Args:
-        input_size: features per time step, from the datamodule.
-        cell: ``rnn``, ``gru`` or ``lstm``.
-        hidden_size: state size per direction.
-        num_layers: stacked recurrent layers.
-        dropout: dropout probability between stacked layers, on the pooled vector and
-            after every hidden head layer.
-        bidirectional: add a backward direction.
-        attention_size: width of the attention's hidden layer; ``None`` uses the
-            encoder's output size.
-        head_hidden_sizes: widths of dense layers between the pooled vector and the
-            output layer.
-        activation: activation name of the hidden head layers.
-        num_classes: class logits (classification), from the datamodule.
-        horizon: forecast steps (forecasting, with ``output_size``), from the datamodule.
-        output_size: target series (forecasting, with ``horizon``), from the datamodule.
-
-    Raises:
-        ConfigError: an unknown cell, a bad size, or not exactly one head.
-
-    Shapes:
-        input x (B, T, input_size) and lengths (B,) int64 or ``None``; output
-        (B, num_classes) or (B, horizon, output_size); ``last_attention`` (B, T), 0 on
-        padded steps, summing to 1 over each sequence.
+    It takes :class:`RecurrentNet`'s arguments; it is its own class so that configs
+    and checkpoints can name it.
     """
 
-    def __init__(
-        self,
-        input_size: int,
-        cell: str = "gru",
-        hidden_size: int = 64,
-        num_layers: int = 1,
-        dropout: float = 0.0,
-        bidirectional: bool = False,
-        attention_size: int | None = None,
-        head_hidden_sizes: Sequence[int] = (),
-        activation: ActivationLike = "relu",
-        num_classes: int | None = None,
-        horizon: int | None = None,
-        output_size: int | None = None,
-    ) -> None:
-        super().__init__()
-        self.encoder = RecurrentEncoder(
-            input_size, cell, hidden_size, num_layers, dropout, bidirectional
-        )
-        self.attention = AttentionPooling(self.encoder.out_features, attention_size)
-        self.head = SequenceHead(
-            self.encoder.out_features,
-            num_classes,
-            horizon,
-            output_size,
-            head_hidden_sizes,
-            dropout,
-            activation,
-        )
-        self.last_attention: torch.Tensor | None = None
-
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
-        states, _ = self.encoder(x, lengths)  # (B, T, D*H)
-        mask = None if lengths is None else lengths_to_mask(lengths, x.shape[1])  # (B, T)
-        pooled, weights = self.attention(states, mask)  # (B, D*H), (B, T)
-        self.last_attention = weights.detach()
-        return self.head(pooled)  # (B, num_classes) or (B, horizon, output_size)
+    default_pooling = "attention"
 
     @classmethod
     def example(cls, batch_size: int = 2) -> tuple[nn.Module, torch.Tensor]:
