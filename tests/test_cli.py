@@ -46,16 +46,11 @@ def test_console_script_trains_from_any_directory(tmp_path: Path) -> None:
     run_dir = Path(proc.stdout.split("run directory: ")[1].split()[0])
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["model"] == "cnn" and metrics["data"] == "digits"
-    assert run_dir.is_relative_to(tmp_path / "logs" / "train" / "runs")
+    # no experiment given: the documented default, digits_cnn
+    assert run_dir.is_relative_to(tmp_path / "logs" / "digits_cnn" / "runs")
+    log = (run_dir / "digits_cnn.log").read_text()
+    assert "epoch 1/" in log and "result: test/acc" in log and "baselines:" in log
     assert (run_dir / "csv" / "metrics.csv").is_file()
-
-
-def test_unknown_experiment_lists_the_valid_ones(tmp_path: Path) -> None:
-    proc = run([*TRAIN, "experiment=digits_cnnn"], tmp_path)
-    assert proc.returncode != 0
-    assert "Could not find 'experiment/digits_cnnn'" in proc.stderr
-    assert "digits_cnn" in proc.stderr and "mnist_cnn" in proc.stderr
-    assert not written_metrics(tmp_path)
 
 
 def test_unknown_key_lists_the_valid_keys(tmp_path: Path) -> None:

@@ -198,6 +198,12 @@ def task_kwargs(task_cfg: DictConfig, datamodule: Any) -> dict[str, Any]:
     if hasattr(datamodule, "task_kwargs"):
         provided.update(datamodule.task_kwargs())
     fill = {k: v for k, v in provided.items() if k in params and task_cfg.get(k) is None}
+    for key in sorted(set(provided) & set(params) - set(fill)):
+        if _plain(task_cfg[key]) != _plain(provided[key]):  # e.g. labels out of range
+            raise ConfigError(
+                f"task sets {key}={_plain(task_cfg[key])} but data '{data_name(datamodule)}' "
+                f"has {key}={_plain(provided[key])}; remove task.{key}"
+            )
     injected = INJECTED["task"] | set(fill) | set(task_cfg.keys())
     missing = [n for n, p in params.items() if p.default is p.empty and n not in injected]
     if missing:
@@ -254,6 +260,18 @@ def _trainer(cfg: DictConfig, callbacks: list[Any], loggers: list[Any]) -> L.Tra
     )
 
 
+def _check_batch_size(datamodule: Any) -> None:
+    """A batch larger than the training split would train on one short batch an epoch."""
+    train = (getattr(datamodule, "tensors", None) or {}).get("train")
+    batch_size = getattr(datamodule, "batch_size", None)
+    if train and batch_size and len(train[0]) < batch_size:
+        raise ConfigError(
+            f"data.batch_size={batch_size} is larger than the training split of data "
+            f"'{data_name(datamodule)}' ({len(train[0])} samples): set "
+            f"data.batch_size={min(64, len(train[0]))} or smaller"
+        )
+
+
 def build(cfg: DictConfig, fitted: dict[str, Any] | None = None) -> Run:
     """Build every part of a run from a composed config; see the module docstring.
 
@@ -277,6 +295,7 @@ def build(cfg: DictConfig, fitted: dict[str, Any] | None = None) -> Run:
     if fitted is None:
         datamodule.prepare_data()
         datamodule.setup("fit")
+        _check_batch_size(datamodule)
     else:
         datamodule.load_fitted_state(fitted)
     net = build_net(cfg.model, datamodule)

@@ -62,6 +62,11 @@ class ClassificationTask(Task):
         label_smoothing: float = 0.0,
     ) -> None:
         super().__init__(net, optimizer, scheduler)
+        if num_classes < 2:
+            raise ConfigError(
+                f"classification needs at least 2 classes, the data has {num_classes}: "
+                "add a second class (e.g. another subfolder of an image folder)"
+            )
         if loss not in CLASSIFICATION_LOSSES:
             raise ConfigError(
                 f"task.loss={loss!r} does not fit classification; "
