@@ -77,3 +77,42 @@ def tiny_fashion(server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> TinyFas
         table[name] = RemoteFile(FAKE_URL + name, hashlib.md5(payload).hexdigest())
     monkeypatch.setattr(image, "FASHION_MNIST_FILES", table)
     return TinyFashion(server, arrays)
+
+
+# ---------------------------------------------------------------------- fitted datamodules
+
+# key -> (class, constructor arguments) of the datamodules the fitted-state tests share
+DATAMODULES: dict[str, tuple[str, dict]] = {
+    "digits": ("dlzoo.data.image.DigitsDataModule", {}),
+    "mnist": ("dlzoo.data.image.MNISTDataModule", {}),
+    "sunspots": ("dlzoo.data.timeseries.SunspotsDataModule", {}),
+    "GunPoint": ("dlzoo.data.ucr.UCRDataModule", {"name": "GunPoint"}),
+    "JapaneseVowels": ("dlzoo.data.ucr.UCRDataModule", {"name": "JapaneseVowels"}),
+}
+
+
+@dataclass
+class Built:
+    """Makes the shared datamodules: ``fresh(key)`` as configured, ``ready(key)`` set up."""
+
+    cache: dict[str, object] = field(default_factory=dict)
+
+    def fresh(self, key: str):
+        from hydra.utils import get_class
+
+        target, kwargs = DATAMODULES[key]
+        return get_class(target)(**kwargs)
+
+    def ready(self, key: str):
+        """Set up once per session: tests must not change it."""
+        if key not in self.cache:
+            dm = self.fresh(key)
+            dm.prepare_data()
+            dm.setup("fit")
+            self.cache[key] = dm
+        return self.cache[key]
+
+
+@pytest.fixture(scope="session")
+def built() -> Built:
+    return Built()

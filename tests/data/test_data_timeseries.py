@@ -482,6 +482,19 @@ def test_csv_errors(tmp_path: Path) -> None:
         CSVSeriesDataModule(tmp_path / "shuffled.csv", "load", window=3, time_column="date").setup()
 
 
+def test_a_blank_line_in_a_one_column_csv_is_a_missing_value(tmp_path: Path) -> None:
+    # an empty cell of a one-column file is a blank line: dropping it would shift time
+    lines = ["value", *map(str, range(30))]
+    lines[5] = ""  # data row 5: step 4
+    (tmp_path / "s.csv").write_text("\n".join(lines) + "\n\n\n")  # and blank lines at the end
+    with pytest.raises(DataError, match=r"1 missing values .*first at step 4:"):
+        CSVSeriesDataModule(tmp_path / "s.csv", "value", window=2).setup()
+    dm = CSVSeriesDataModule(tmp_path / "s.csv", "value", window=2, impute="interpolate",
+                             scaler="none")  # fmt: skip
+    dm.setup()
+    np.testing.assert_array_equal(steps(dm)[:, 0], np.arange(30.0))  # 30 steps, filled
+
+
 # ---------------------------------------------------------------------- configs
 
 CONF = REPO / "conf" / "data"

@@ -1,12 +1,16 @@
 """Datamodules and the pieces they share: splits, whole-batch loaders, downloads.
 
-Every datamodule is a ``LightningDataModule`` with ``net_kwargs()``, ``num_classes``,
-``name``; classification datamodules also have ``num_classes`` and ``class_names``.
-See :mod:`dlzoo.data.image` (images), :mod:`dlzoo.data.timeseries` (windowed
-forecasting) and :mod:`dlzoo.data.ucr` (UCR / UEA sequence classification).
+Every datamodule meets :class:`~dlzoo.data.base.DlzooDataModule` (``name``,
+``net_kwargs()``, ``task_kwargs()``, ``split_record()``, ``fitted_state()``,
+``load_fitted_state()``, ``predict_inputs()``, ``input_transform()``); classification
+datamodules also have ``num_classes`` and ``class_names``. See :mod:`dlzoo.data.base`
+for the contract and the names of shapes, :mod:`dlzoo.data.preprocess` for the fitted
+preprocessing, and :mod:`dlzoo.data.image` (images), :mod:`dlzoo.data.timeseries`
+(windowed forecasting) and :mod:`dlzoo.data.ucr` (UCR / UEA sequence classification).
 """
 
 from dlzoo.data.augment import BatchAugment, build_augment
+from dlzoo.data.base import DlzooDataModule, PredictInputs
 from dlzoo.data.download import RemoteFile, download_file, ensure_files, md5sum
 from dlzoo.data.image import (
     DigitsDataModule,
@@ -18,18 +22,26 @@ from dlzoo.data.image import (
     read_idx,
 )
 from dlzoo.data.loaders import TensorBatchLoader
+from dlzoo.data.memory import InMemoryDataModule
+from dlzoo.data.preprocess import AffineScaler, AffineTransform, MaskedAffineTransform
 from dlzoo.data.splits import carve_validation, stratified_split
 from dlzoo.data.ucr import PaddedSequenceLoader, UCRDataModule
 
 __all__ = [
+    "AffineScaler",
+    "AffineTransform",
     "BatchAugment",
     "DigitsDataModule",
+    "DlzooDataModule",
     "FashionMNISTDataModule",
     "ImageArrays",
     "ImageDataModule",
     "ImageFolderDataModule",
+    "InMemoryDataModule",
     "MNISTDataModule",
+    "MaskedAffineTransform",
     "PaddedSequenceLoader",
+    "PredictInputs",
     "RemoteFile",
     "TensorBatchLoader",
     "UCRDataModule",

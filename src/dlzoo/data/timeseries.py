@@ -8,22 +8,30 @@ memory as one float32 ``(T, F)`` tensor and does what every forecasting dataset 
 2. missing values fail with a message, or are imputed (``impute``);
 3. a chronological split of the TIME STEPS: train / val / test = first 70 / next 15 /
    last 15 % by default (see :func:`chronological_bounds`);
-4. a scaler (standard or min-max) fitted on the training part only, applied to all;
+4. a scaler (standard or min-max) fitted on the training part only, applied to all
+   (:class:`~dlzoo.data.preprocess.AffineScaler`);
 5. windows made inside each part only, so no window (inputs or targets) crosses a split
    boundary. Windows are views of the part (``Tensor.unfold``): an input window of
    sample ``i`` covers time steps ``start + i * stride .. + window - 1`` of its part and
    its targets the ``horizon`` steps right after it. Nothing is copied per window;
-   :class:`~dlzoo.data.loaders.TensorBatchLoader` gathers a chunk of batches at a time.
+   :class:`~dlzoo.data.loaders.TensorBatchLoader` gathers a chunk of batches at a time;
+6. the fitted state (columns, scaler, MASE scale) travels with the model, and
+   ``predict_inputs(path)`` reads the last ``window`` rows of a CSV file with it.
 
 A batch is ``(x, y)``: x (B, window, F) with the target columns first, y
 (B, horizon, C) the next ``horizon`` values of the C target columns, both scaled.
 
-Datasets (offline):
+Datasets (offline), with the column names that a prediction CSV uses (value column;
+time column, optional):
 
-- ``sunspots``: yearly mean sunspot numbers 1700-2008 (309 values), statsmodels.
-- ``airline``: monthly airline passengers 1949-1960 (144 values), sktime.
-- ``co2``: weekly Mauna Loa CO2 1958-2001 (2284 values, 59 missing), statsmodels.
-- ``series_csv``: your own CSV file, one or more numeric columns.
+- ``sunspots``: yearly mean sunspot numbers 1700-2008 (309 values), statsmodels;
+  ``SUNACTIVITY``; ``year``.
+- ``airline``: monthly airline passengers 1949-1960 (144 values), sktime;
+  ``passengers``; ``month``.
+- ``co2``: weekly Mauna Loa CO2 1958-2001 (2284 values, 59 missing), statsmodels;
+  ``co2``; ``date``.
+- ``series_csv``: your own CSV file, one or more numeric columns; the config's
+  ``value_columns``; its ``time_column``.
 """
 
 from __future__ import annotations
@@ -37,13 +45,16 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from dlzoo.data.base import InMemoryDataModule, positive_int
+from dlzoo.data.base import PredictInputs
+from dlzoo.data.memory import InMemoryDataModule, require_config
+from dlzoo.data.options import check_fractions, positive_int
+from dlzoo.data.preprocess import SCALER_KINDS, AffineScaler, AffineTransform, row_chunks
+from dlzoo.data.readers import missing_column, numeric_columns, read_csv, stamp_text, time_stamps
+from dlzoo.data.state import get_field, number_list, string_list
 from dlzoo.errors import ConfigError, DataError
 
-SCALERS = ("standard", "minmax", "none")
+SCALERS = SCALER_KINDS
 IMPUTE = ("interpolate", "ffill", "drop")
-# values per step of the statistics and the scaling: bounds their float64 temporaries
-_CHUNK_VALUES = 1 << 16
 
 
 # ---------------------------------------------------------------------- helpers
@@ -71,29 +82,29 @@ def chronological_bounds(
 
 
 def sliding_windows(
-    part: Tensor, window: int, horizon: int, stride: int, n_targets: int
+    part: Tensor, window: int, horizon: int, stride: int, output_size: int
 ) -> tuple[Tensor, Tensor]:
     """Input and target windows of one part, as views of it (nothing is copied).
 
     Window ``i`` starts at step ``i * stride``; its inputs are steps
     ``i * stride .. i * stride + window - 1`` and its targets the next ``horizon`` steps
-    of the first ``n_targets`` columns.
+    of the first ``output_size`` columns.
 
     Args:
         part: the series of one split part, time first.
         window: input steps per sample.
         horizon: target steps per sample.
         stride: steps between the starts of consecutive windows.
-        n_targets: the target columns (the first ``n_targets`` of ``part``).
+        output_size: the target columns (the first ``output_size`` of ``part``).
 
     Shapes:
         - part: (T, F) with T >= window + horizon
-        - x: (N, window, F), y: (N, horizon, n_targets), with
+        - x: (N, window, F), y: (N, horizon, output_size), with
           N = (T - window - horizon) // stride + 1
     """
     views = part.unfold(0, window + horizon, stride)  # (N, F, window + horizon)
     x = views[..., :window].transpose(1, 2)  # (N, window, F)
-    y = views[:, :n_targets, window:].transpose(1, 2)  # (N, horizon, C)
+    y = views[:, :output_size, window:].transpose(1, 2)  # (N, horizon, C)
     return x, y
 
 
@@ -114,10 +125,7 @@ def _where(steps: np.ndarray, time_index: Any | None, limit: int = 3) -> str:
         if time_index is None:
             shown.append(f"step {step}")
             continue
-        stamp = time_index[step]
-        if hasattr(stamp, "normalize") and stamp == stamp.normalize():
-            stamp = stamp.date()  # a date reads better without 00:00:00
-        shown.append(f"{stamp} (step {step})")
+        shown.append(f"{stamp_text(time_index[step])} (step {step})")
     more = ", ..." if len(steps) > limit else ""
     return ", ".join(shown) + more
 
@@ -155,14 +163,19 @@ class WindowedSeriesDataModule(InMemoryDataModule):
     Subclasses implement :meth:`load`. ``setup`` loads once; later calls return at once,
     whatever the stage.
 
-    After ``prepare_data()`` and ``setup()``:
+    After ``prepare_data()`` and ``setup()``, or after ``load_fitted_state()`` alone:
 
     - ``net_kwargs()``: ``input_size`` (F), ``output_size`` (C), ``window``, ``horizon``;
     - ``task_kwargs()``: ``target_offset``, ``target_scale`` (original =
       scaled * scale + offset) and ``mase_scale`` (the mean absolute one-step change of
       each target over the training part, in original units: the MASE denominator);
     - ``columns``: the column names in x's order (targets first), ``target_names`` the
-      first C of them; ``offset`` / ``scale``: the scaler's (F,) statistics;
+      first C of them, ``time_column`` the time stamps' name (or ``None``);
+      ``input_scaler`` the fitted scaler, ``offset`` / ``scale`` its (F,) statistics;
+    - ``predict_inputs(path)``, ``input_transform()`` and ``inverse_transform_targets``.
+
+    After ``setup()`` only:
+
     - ``split_bounds``: ``{"train", "val", "test"}`` -> ``(start, stop)`` time steps of
       each part (after ``impute="drop"``, steps of the kept rows);
       :meth:`save_split` writes them with the scaler to an ``.npz`` file;
@@ -171,6 +184,10 @@ class WindowedSeriesDataModule(InMemoryDataModule):
     - ``parts``: stage -> the scaled part, (T_part, F) float32, contiguous (row ranges
       of one scaled copy of the series; with ``scaler="none"`` and a float32 series,
       of ``load()``'s own array); ``tensors``: stage -> ``(x, y)`` window views of it.
+
+    The fitted state: ``name``, ``columns``, ``target_columns`` (the first C of them),
+    ``time_column``, ``window``, ``horizon``, ``scaler`` (see :meth:`AffineScaler.state
+    <dlzoo.data.preprocess.AffineScaler.state>`) and ``mase_scale`` (C floats).
 
     The loaders are :class:`~dlzoo.data.loaders.TensorBatchLoader` s, which gather at
     most ``CHUNK_BYTES`` at once: windows overlap, so their copies outgrow the series.
@@ -217,12 +234,7 @@ class WindowedSeriesDataModule(InMemoryDataModule):
         self.window = positive_int("window", window)
         self.horizon = positive_int("horizon", horizon)
         self.stride = positive_int("stride", stride)
-        if not (val_fraction > 0.0 and test_fraction > 0.0 and val_fraction + test_fraction < 1):
-            raise ConfigError(
-                f"data.val_fraction={val_fraction} and data.test_fraction={test_fraction} "
-                "must be > 0 and sum to less than 1 (e.g. 0.15 and 0.15)"
-            )
-        self.val_fraction = float(val_fraction)
+        self.val_fraction, _ = check_fractions(val_fraction, test_fraction)
         self.test_fraction = float(test_fraction)
         if scaler not in SCALERS:
             raise ConfigError(f"data.scaler={scaler!r} must be one of {', '.join(SCALERS)}")
@@ -238,8 +250,8 @@ class WindowedSeriesDataModule(InMemoryDataModule):
 
         self.columns: list[str] = []
         self.target_names: list[str] = []
-        self.offset: np.ndarray | None = None
-        self.scale: np.ndarray | None = None
+        # the time stamps' name: a config value for CSV files, else fitted
+        self.time_column: str | None = None
         self.mase_scale: np.ndarray | None = None
         self.split_bounds: dict[str, tuple[int, int]] = {}
         self.time_index: dict[str, Any] | None = None
@@ -256,32 +268,32 @@ class WindowedSeriesDataModule(InMemoryDataModule):
         """
         raise NotImplementedError
 
-    def setup(self, stage: str | None = None) -> None:
-        """Load, impute, split, scale and window the series once; later calls do nothing."""
-        if self.tensors:
-            return
+    def _setup_once(self) -> None:
+        """Load, impute, split, scale and window the series."""
         values, columns, time_index = self.load()
         values, columns = self._checked(values, columns, time_index)
         # NaN and inf propagate into the sum: the common all-finite case needs no mask
         if not np.isfinite(np.sum(values, dtype=np.float64)):
             self._check_infinite(values, time_index)
             values, time_index = self._missing(values, columns, time_index)
-        values, columns, n_targets = self._targets_first(values, columns)
-        self.columns, self.target_names = columns, columns[:n_targets]
+        values, columns, output_size = self._targets_first(values, columns)
+        self.columns, self.target_names = columns, columns[:output_size]
+        if time_index is not None and self.time_column is None:
+            name = getattr(time_index, "name", None)
+            self.time_column = None if name is None else str(name)
 
         self.split_bounds = self._bounds(len(values))
         train = values[slice(*self.split_bounds["train"])]
-        offset, scale = _fit_scaler(train, self.scaler)
-        self.offset, self.scale = offset, scale
-        self.mase_scale = _naive_mae(train[:, :n_targets])
-        series = torch.from_numpy(_apply_scaler(values, offset, scale))  # (T, F)
+        self.input_scaler = AffineScaler.fit(train, channel_axis=1, kind=self.scaler)
+        self.mase_scale = _naive_mae(train[:, :output_size])
+        series = torch.from_numpy(self.input_scaler.transform(values, channel_axis=1, copy=False))
         del values, train  # a float64 copy made by _checked or _impute can go now
 
         for stage_name, (start, stop) in self.split_bounds.items():
             part = series[start:stop]  # a row range of a C-contiguous tensor: contiguous
             self.parts[stage_name] = part
             self.tensors[stage_name] = sliding_windows(
-                part, self.window, self.horizon, self.stride, n_targets
+                part, self.window, self.horizon, self.stride, output_size
             )
         if time_index is not None:
             self.time_index = {s: time_index[a:b] for s, (a, b) in self.split_bounds.items()}
@@ -386,10 +398,14 @@ class WindowedSeriesDataModule(InMemoryDataModule):
     # ------------------------------------------------------------------ facts
 
     @property
-    def n_targets(self) -> int:
-        """C: the number of target columns."""
-        self._require_setup()
-        return len(self.target_names)
+    def offset(self) -> np.ndarray | None:
+        """The scaler's per-column offsets (F,), float64; ``None`` before fitting."""
+        return None if self.input_scaler is None else self.input_scaler.offset
+
+    @property
+    def scale(self) -> np.ndarray | None:
+        """The scaler's per-column scales (F,), float64; ``None`` before fitting."""
+        return None if self.input_scaler is None else self.input_scaler.scale
 
     def net_kwargs(self) -> dict[str, Any]:
         """What a net needs to know about the input.
@@ -398,10 +414,10 @@ class WindowedSeriesDataModule(InMemoryDataModule):
             ``input_size`` (F, columns of x), ``output_size`` (C, columns of y),
             ``window`` and ``horizon``.
         """
-        self._require_setup()
+        self._require_fitted()
         return {
             "input_size": len(self.columns),
-            "output_size": self.n_targets,
+            "output_size": len(self.target_names),
             "window": self.window,
             "horizon": self.horizon,
         }
@@ -413,11 +429,11 @@ class WindowedSeriesDataModule(InMemoryDataModule):
             ``target_offset`` and ``target_scale`` (C floats each; original =
             scaled * scale + offset) and ``mase_scale`` (C floats, original units).
         """
-        self._require_setup()
-        c = self.n_targets
+        self._require_fitted()
+        targets = self.input_scaler.first(len(self.target_names)).state()
         return {
-            "target_offset": [float(v) for v in self.offset[:c]],
-            "target_scale": [float(v) for v in self.scale[:c]],
+            "target_offset": targets["offset"],
+            "target_scale": targets["scale"],
             "mase_scale": [float(v) for v in self.mase_scale],
         }
 
@@ -427,11 +443,8 @@ class WindowedSeriesDataModule(InMemoryDataModule):
         Shapes:
             - y: (..., C) -> (..., C)
         """
-        self._require_setup()
-        c = self.n_targets
-        scale = torch.as_tensor(self.scale[:c], dtype=y.dtype, device=y.device)
-        offset = torch.as_tensor(self.offset[:c], dtype=y.dtype, device=y.device)
-        return y * scale + offset
+        self._require_fitted()
+        return self.input_scaler.first(len(self.target_names)).inverse(y)
 
     def split_record(self) -> dict[str, Any]:
         """The split and the preprocessing statistics, for ``save_split``."""
@@ -442,7 +455,8 @@ class WindowedSeriesDataModule(InMemoryDataModule):
             scale=self.scale,
             mase_scale=self.mase_scale,
             columns=np.asarray(self.columns, dtype=str),
-            n_targets=self.n_targets,
+            # output_size; the split.npz key predates the vocabulary (see dlzoo.data.base)
+            n_targets=len(self.target_names),
             scaler=self.scaler,
             window=self.window,
             horizon=self.horizon,
@@ -450,35 +464,97 @@ class WindowedSeriesDataModule(InMemoryDataModule):
             seed=self.seed,
         )
 
+    # ------------------------------------------------------------------ fitted state
 
-def _row_chunks(values: np.ndarray, overlap: int = 0) -> list[slice]:
-    """Row ranges of about ``_CHUNK_VALUES`` values each (plus ``overlap`` rows)."""
-    rows = max(1, _CHUNK_VALUES // max(1, values.shape[1]))
-    return [slice(s, s + rows + overlap) for s in range(0, len(values) - overlap, rows)]
+    def fitted_state(self) -> dict[str, Any]:
+        """Columns, window, scaler and MASE scale (see the class doc)."""
+        self._require_fitted()
+        return {
+            "name": self.name,
+            "columns": list(self.columns),
+            "target_columns": list(self.target_names),
+            "time_column": self.time_column,
+            "window": self.window,
+            "horizon": self.horizon,
+            "scaler": self.input_scaler.state(),
+            "mase_scale": [float(v) for v in self.mase_scale],
+        }
 
+    def _apply_fitted_state(self, state: dict[str, Any]) -> None:
+        owner = self.name
+        for key in ("window", "horizon"):
+            require_config(owner, key, get_field(state, key, int, owner), getattr(self, key))
+        scaler = AffineScaler.from_state(get_field(state, "scaler", dict, owner), owner)
+        require_config(owner, "scaler", scaler.kind, self.scaler)
+        columns = string_list(state, "columns", owner)
+        targets = string_list(state, "target_columns", owner)
+        if columns[: len(targets)] != targets or len(columns) != scaler.channels:
+            raise DataError(
+                f"the fitted state of data '{owner}' has columns {columns}, target_columns "
+                f"{targets} and {scaler.channels} scaler channels: the targets must be the "
+                "first columns, one scaler channel per column"
+            )
+        if self.target_columns is not None:
+            require_config(
+                owner, "target_columns", targets, list(dict.fromkeys(self.target_columns))
+            )
+        time_column = get_field(state, "time_column", (str, type(None)), owner)
+        if self.time_column is not None:
+            require_config(owner, "time_column", time_column, self.time_column)
+        self._check_columns(columns)
+        self.mase_scale = np.asarray(number_list(state, "mase_scale", owner, len(targets)))
+        self.columns, self.target_names, self.time_column = columns, targets, time_column
+        self.input_scaler = scaler
 
-def _fit_scaler(train: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray]:
-    """Per-column ``(offset, scale)`` of the training part, float64, shape (F,) each.
+    def _check_columns(self, columns: list[str]) -> None:
+        """A DataError where the config names other columns (CSV files)."""
 
-    A constant column gets scale 1, so it is shifted but not blown up.
-    """
-    n, f = train.shape
-    if kind == "none":
-        return np.zeros(f), np.ones(f)
-    if kind == "minmax":
-        offset = train.min(axis=0).astype(np.float64)
-        scale = train.max(axis=0).astype(np.float64) - offset
-    else:
-        # float64 accumulation without a float64 copy of the whole part
-        offset = train.mean(axis=0, dtype=np.float64)
-        squares = np.zeros(f)
-        for rows in _row_chunks(train):
-            chunk = train[rows].astype(np.float64)
-            chunk -= offset
-            squares += np.einsum("tf,tf->f", chunk, chunk)
-        scale = np.sqrt(squares / n)
-    scale = np.where(scale > 1e-12 * np.maximum(1.0, np.abs(offset)), scale, 1.0)
-    return offset, scale
+    # ------------------------------------------------------------------ prediction
+
+    def predict_inputs(self, path: str | Path) -> PredictInputs:
+        """The window to forecast from: the last ``window`` rows of a CSV file.
+
+        The file has a header row and the training's value columns (``columns``, any
+        order; other columns are ignored), in raw units, one row per time step in time
+        order; a ``time_column`` is optional (with it, the rows must be in increasing
+        time order). The net then forecasts the ``horizon`` steps after the last row.
+
+        Returns:
+            ``inputs = (x,)`` with x (1, window, F) float32, scaled as in training;
+            ``names``: the last row's time stamp, or ``"<file> row <n>"`` without a
+            time column.
+        """
+        self._require_fitted()
+        path = Path(path)
+        frame = read_csv(path, "give the CSV file of the series to forecast from")
+        needs = f"it needs the training's value columns {', '.join(self.columns)}"
+        for column in self.columns:
+            if column not in frame.columns:
+                raise missing_column(path, frame, column, needs)
+        values = numeric_columns(path, frame, self.columns, "")
+        if len(values) < self.window:
+            raise DataError(
+                f"CSV file {path} has {len(values)} data rows, fewer than the window of "
+                f"{self.window}: give at least the last {self.window} time steps"
+            )
+        tail = values[-self.window :]
+        gaps = np.flatnonzero(np.isnan(tail).any(axis=1))
+        if len(gaps):
+            first = len(values) - self.window + int(gaps[0]) + 1
+            raise DataError(
+                f"CSV file {path} has missing values in its last {self.window} rows (the "
+                f"input window), first in data row {first}: fill them"
+            )
+        name = f"{path.name} row {len(values)}"
+        if self.time_column is not None and self.time_column in frame.columns:
+            name = stamp_text(time_stamps(path, frame, self.time_column)[-1])
+        x = torch.from_numpy(self.input_scaler.transform(tail, channel_axis=1))[None]
+        return PredictInputs((x,), [name])
+
+    def input_transform(self) -> AffineTransform:
+        """The fitted scaler on (B, window, F) windows in raw units."""
+        self._require_fitted()
+        return self.input_scaler.module(channel_axis=2, ndim=3)
 
 
 def _naive_mae(train: np.ndarray) -> np.ndarray:
@@ -489,50 +565,35 @@ def _naive_mae(train: np.ndarray) -> np.ndarray:
     """
     total = np.zeros(train.shape[1])
     # chunks overlap by one step, so every difference is taken exactly once
-    for rows in _row_chunks(train, overlap=1):
+    for rows in row_chunks(train, overlap=1):
         chunk = train[rows].astype(np.float64)
         total += np.abs(np.diff(chunk, axis=0)).sum(axis=0)
     return total / (len(train) - 1)
 
 
-def _apply_scaler(values: np.ndarray, offset: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    """``(values - offset) / scale`` as a C-contiguous float32 array, chunk by chunk.
-
-    Without scaling (offset 0, scale 1), a writeable C-contiguous float32 ``values`` is
-    returned itself: the parts are then views of ``load()``'s array, and nothing is copied.
-
-    Shapes:
-        - values: (T, F); offset, scale: (F,) -> (T, F) float32
-    """
-    unscaled = not offset.any() and np.all(scale == 1.0)
-    if unscaled and values.dtype == np.float32 and values.flags.writeable:
-        return np.ascontiguousarray(values)
-    out = np.empty(values.shape, dtype=np.float32)
-    for rows in _row_chunks(values):
-        chunk = values[rows].astype(np.float64)
-        chunk -= offset
-        chunk /= scale
-        out[rows] = chunk
-    return out
-
-
 # ---------------------------------------------------------------------- datasets
 
 
-class SunspotsDataModule(WindowedSeriesDataModule):
-    """Yearly mean sunspot numbers (SIDC), 1700-2008: 309 values; offline.
+class PackagedSeriesDataModule(WindowedSeriesDataModule):
+    """Base class of the one-column series that a package ships (sunspots, airline, co2).
 
-    Read from statsmodels (``sm.datasets.sunspots``, column ``SUNACTIVITY``); the time
-    stamps are the years. The default window of 11 years spans one solar cycle.
+    They differ in :meth:`read` (called once the package is known to be installed),
+    ``requirement`` (the package and its pip requirement) and ``default_window`` (the
+    window their config starts from); they take no ``target_columns`` (their one
+    column is the target).
 
-    Args: as :class:`WindowedSeriesDataModule` (one column, so no ``target_columns``).
+    Args:
+        window: input time steps per sample; ``None`` is the dataset's ``default_window``.
+        horizon, stride, batch_size, eval_batch_size, seed, val_fraction, test_fraction,
+        scaler, impute: as :class:`WindowedSeriesDataModule`.
     """
 
-    name = "sunspots"
+    default_window: int = 1
+    requirement: tuple[str, str] = ("statsmodels", "statsmodels>=0.14,<0.16")
 
     def __init__(
         self,
-        window: int = 11,
+        window: int | None = None,
         horizon: int = 1,
         stride: int = 1,
         batch_size: int = 32,
@@ -544,13 +605,35 @@ class SunspotsDataModule(WindowedSeriesDataModule):
         impute: str | None = None,
     ) -> None:
         super().__init__(
-            window=window, horizon=horizon, stride=stride, batch_size=batch_size,
-            eval_batch_size=eval_batch_size, seed=seed, val_fraction=val_fraction,
-            test_fraction=test_fraction, scaler=scaler, impute=impute,
+            window=self.default_window if window is None else window, horizon=horizon,
+            stride=stride, batch_size=batch_size, eval_batch_size=eval_batch_size,
+            seed=seed, val_fraction=val_fraction, test_fraction=test_fraction,
+            scaler=scaler, impute=impute,
         )  # fmt: skip
 
     def load(self) -> tuple[np.ndarray, list[str], Any]:
-        _require("statsmodels", "statsmodels>=0.14,<0.16")
+        _require(*self.requirement)
+        return self.read()
+
+    def read(self) -> tuple[np.ndarray, list[str], Any]:
+        """Read the series from its package (as :meth:`load` returns it)."""
+        raise NotImplementedError
+
+
+class SunspotsDataModule(PackagedSeriesDataModule):
+    """Yearly mean sunspot numbers (SIDC), 1700-2008: 309 values; offline.
+
+    Read from statsmodels (``sm.datasets.sunspots``, column ``SUNACTIVITY``); the time
+    stamps are the years (time column ``year``). The default window of 11 years spans
+    one solar cycle.
+
+    Args: as :class:`PackagedSeriesDataModule`.
+    """
+
+    name = "sunspots"
+    default_window = 11
+
+    def read(self) -> tuple[np.ndarray, list[str], Any]:
         # imported here: statsmodels takes about a second to import
         import pandas as pd
         from statsmodels.datasets import sunspots
@@ -560,40 +643,22 @@ class SunspotsDataModule(WindowedSeriesDataModule):
         return frame[["SUNACTIVITY"]].to_numpy(np.float64), ["SUNACTIVITY"], years
 
 
-class AirlineDataModule(WindowedSeriesDataModule):
+class AirlineDataModule(PackagedSeriesDataModule):
     """Monthly international airline passengers (thousands), 1949-1960: 144 values.
 
     Box & Jenkins' series with trend and yearly seasonality, read from sktime
-    (``sktime.datasets.load_airline``, offline); time stamps are month starts.
-    With 144 values, the 15 % validation and test parts hold 22 months each, so
-    ``window + horizon`` must stay at most 21.
+    (``sktime.datasets.load_airline``, offline) as column ``passengers``; time stamps
+    are month starts (time column ``month``). With 144 values, the 15 % validation and
+    test parts hold 22 months each, so ``window + horizon`` must stay at most 21.
 
-    Args: as :class:`WindowedSeriesDataModule` (one column, so no ``target_columns``).
+    Args: as :class:`PackagedSeriesDataModule`.
     """
 
     name = "airline"
+    default_window = 12
+    requirement = ("sktime", "sktime>=1.2,<1.3")
 
-    def __init__(
-        self,
-        window: int = 12,
-        horizon: int = 1,
-        stride: int = 1,
-        batch_size: int = 32,
-        eval_batch_size: int | None = None,
-        seed: int | None = 0,
-        val_fraction: float = 0.15,
-        test_fraction: float = 0.15,
-        scaler: str = "standard",
-        impute: str | None = None,
-    ) -> None:
-        super().__init__(
-            window=window, horizon=horizon, stride=stride, batch_size=batch_size,
-            eval_batch_size=eval_batch_size, seed=seed, val_fraction=val_fraction,
-            test_fraction=test_fraction, scaler=scaler, impute=impute,
-        )  # fmt: skip
-
-    def load(self) -> tuple[np.ndarray, list[str], Any]:
-        _require("sktime", "sktime>=1.2,<1.3")
+    def read(self) -> tuple[np.ndarray, list[str], Any]:
         from sktime.datasets import load_airline
 
         series = load_airline()
@@ -602,43 +667,25 @@ class AirlineDataModule(WindowedSeriesDataModule):
         return series.to_numpy(np.float64)[:, None], ["passengers"], months
 
 
-class CO2DataModule(WindowedSeriesDataModule):
+class CO2DataModule(PackagedSeriesDataModule):
     """Weekly atmospheric CO2 at Mauna Loa (ppm), March 1958 - December 2001.
 
     2284 values, 59 of them missing; read from statsmodels (``sm.datasets.co2``,
-    offline). Set ``impute`` (the YAML sets ``interpolate``): without it, setup fails
+    offline) as column ``co2``, time stamps the weeks' Saturdays (time column
+    ``date``). Set ``impute`` (the YAML sets ``interpolate``): without it, setup fails
     and says where the gaps are. The default window of 52 weeks spans one year.
 
-    Args: as :class:`WindowedSeriesDataModule` (one column, so no ``target_columns``).
+    Args: as :class:`PackagedSeriesDataModule`.
     """
 
     name = "co2"
+    default_window = 52
 
-    def __init__(
-        self,
-        window: int = 52,
-        horizon: int = 1,
-        stride: int = 1,
-        batch_size: int = 32,
-        eval_batch_size: int | None = None,
-        seed: int | None = 0,
-        val_fraction: float = 0.15,
-        test_fraction: float = 0.15,
-        scaler: str = "standard",
-        impute: str | None = None,
-    ) -> None:
-        super().__init__(
-            window=window, horizon=horizon, stride=stride, batch_size=batch_size,
-            eval_batch_size=eval_batch_size, seed=seed, val_fraction=val_fraction,
-            test_fraction=test_fraction, scaler=scaler, impute=impute,
-        )  # fmt: skip
-
-    def load(self) -> tuple[np.ndarray, list[str], Any]:
-        _require("statsmodels", "statsmodels>=0.14,<0.16")
+    def read(self) -> tuple[np.ndarray, list[str], Any]:
         from statsmodels.datasets import co2
 
         frame = co2.load_pandas().data
-        return frame[["co2"]].to_numpy(np.float64), ["co2"], frame.index
+        return frame[["co2"]].to_numpy(np.float64), ["co2"], frame.index.rename("date")
 
 
 class CSVSeriesDataModule(WindowedSeriesDataModule):
@@ -704,62 +751,28 @@ class CSVSeriesDataModule(WindowedSeriesDataModule):
     def load(self) -> tuple[np.ndarray, list[str], Any | None]:
         if self.path is None:
             raise ConfigError("data 'series_csv' needs a file: set data.path=/path/to/series.csv")
-        if not self.path.is_file():
-            raise DataError(f"CSV file {self.path} does not exist: set data.path to your file")
-        import pandas as pd
-
-        try:
-            frame = pd.read_csv(self.path)
-        except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
-            reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise DataError(f"cannot read CSV file {self.path} ({reason}): fix the file") from None
+        frame = read_csv(self.path, "set data.path to your file")
         wanted = self.value_columns + ([self.time_column] if self.time_column else [])
         for column in wanted:
             if column not in frame.columns:
                 key = "time_column" if column == self.time_column else "value_columns"
-                raise DataError(
-                    f"CSV file {self.path} has no column '{column}'; its columns are "
-                    f"{', '.join(map(str, frame.columns))}: set data.{key}"
-                )
-        values = np.empty((len(frame), len(self.value_columns)))
-        for i, column in enumerate(self.value_columns):
-            raw = frame[column]
-            numbers = pd.to_numeric(raw, errors="coerce")
-            bad = np.flatnonzero(numbers.isna().to_numpy() & raw.notna().to_numpy())
-            if len(bad):
-                raise DataError(
-                    f"column '{column}' of CSV file {self.path} has {len(bad)} non-numeric "
-                    f"value(s), first {raw.iloc[bad[0]]!r} in data row {bad[0] + 1}: fix them "
-                    "or leave the cells empty (missing values, see data.impute)"
-                )
-            values[:, i] = numbers.to_numpy(np.float64)
+                raise missing_column(self.path, frame, column, f"set data.{key}")
+        blank = " or leave the cells empty (missing values, see data.impute)"
+        values = numeric_columns(self.path, frame, self.value_columns, blank)
         time_index = None
         if self.time_column:
-            time_index = _time_stamps(frame[self.time_column])
-            if not time_index.is_monotonic_increasing:
-                raise DataError(
-                    f"column '{self.time_column}' of CSV file {self.path} is not in "
-                    "increasing time order: sort the rows by time"
-                )
+            time_index = time_stamps(self.path, frame, self.time_column)
         return values, list(self.value_columns), time_index
 
-
-def _time_stamps(column: Any) -> Any:
-    """A CSV column as a pandas index: dates where the text parses as dates."""
-    import pandas as pd
-
-    if column.dtype == object or pd.api.types.is_string_dtype(column):
-        try:
-            return pd.DatetimeIndex(pd.to_datetime(column, format="ISO8601"))
-        except (ValueError, TypeError):
-            pass
-    return pd.Index(column)
+    def _check_columns(self, columns: list[str]) -> None:
+        require_config(self.name, "value_columns", sorted(columns), sorted(self.value_columns))
 
 
 __all__ = [
     "AirlineDataModule",
     "CO2DataModule",
     "CSVSeriesDataModule",
+    "PackagedSeriesDataModule",
     "SunspotsDataModule",
     "WindowedSeriesDataModule",
     "chronological_bounds",

@@ -14,7 +14,10 @@ those, and only those: any other archive name would make sktime download it, so 
 3. standardises each channel with the mean / std of the training part's valid
    (non-padded) time steps; padded steps stay exactly 0;
 4. serves ``(x, y, lengths)`` batches through :class:`PaddedSequenceLoader`, with x
-   trimmed to the longest sequence of each batch.
+   trimmed to the longest sequence of each batch;
+5. the fitted state (class names, mean / std) travels with the model, and
+   ``predict_inputs(path)`` reads new cases from a ``.npy`` array (N, C, T) or (C, T),
+   or a ``.ts`` file, with it.
 
 Shipped classification problems (train / test cases, channels, length, classes):
 
@@ -52,8 +55,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from dlzoo.data.base import InMemoryDataModule
+from dlzoo.data.base import PredictInputs
+from dlzoo.data.classification import ClassificationDataModule
 from dlzoo.data.loaders import TensorBatchLoader
+from dlzoo.data.options import check_fractions
+from dlzoo.data.preprocess import AffineScaler, MaskedAffineTransform
 from dlzoo.data.splits import carve_validation
 from dlzoo.errors import ConfigError, DataError
 
@@ -138,8 +144,42 @@ class SequenceArrays:
     labels: np.ndarray
 
 
-def _to_padded(name: str, split: str, frame: Any, labels: Any) -> SequenceArrays:
-    """Nested sktime frame (one ``pd.Series`` per case and channel) -> padded arrays."""
+def _trim_case(case: np.ndarray, where: str) -> np.ndarray:
+    """One case without its trailing all-NaN steps (padding in some archive files).
+
+    Shapes:
+        - case: (L, C) -> (L_valid, C), L_valid >= 1
+
+    Raises:
+        DataError: the case is empty, or has NaN / inf inside its valid steps.
+    """
+    valid = ~np.isnan(case).all(axis=1)
+    case = case[: int(np.flatnonzero(valid)[-1]) + 1] if valid.any() else case[:0]
+    if len(case) == 0:
+        raise DataError(f"{where} is empty: the file may be corrupt")
+    if np.isnan(case).any() or np.isinf(case).any():
+        raise DataError(
+            f"{where} has missing or infinite values inside the series (only trailing "
+            "all-NaN steps are read as padding): such cases are not supported"
+        )
+    return case
+
+
+def _pad(cases: list[np.ndarray], channels: int) -> tuple[np.ndarray, np.ndarray]:
+    """Cases of lengths L_i, zero-padded to the longest.
+
+    Shapes:
+        - cases[i]: (L_i, C) -> x: (N, max L_i, C) float64, lengths: (N,) int64
+    """
+    lengths = np.array([len(c) for c in cases], dtype=np.int64)
+    x = np.zeros((len(cases), int(lengths.max(initial=1)), channels), dtype=np.float64)
+    for i, case in enumerate(cases):
+        x[i, : len(case)] = case
+    return x, lengths
+
+
+def _nested_cases(frame: Any, where: str) -> list[np.ndarray]:
+    """Nested sktime frame (one ``pd.Series`` per case and channel) -> (L_i, C) cases."""
     n, channels = frame.shape
     cells = frame.to_numpy()  # (N, C) object array of pd.Series; .iat per cell is slow
     cases: list[np.ndarray] = []
@@ -147,25 +187,18 @@ def _to_padded(name: str, split: str, frame: Any, labels: Any) -> SequenceArrays
         series = [np.asarray(cells[i, c], dtype=np.float64) for c in range(channels)]
         if len({len(s) for s in series}) != 1:
             raise DataError(
-                f"UCR '{name}' {split} case {i} has channels of different lengths "
+                f"{where} case {i} has channels of different lengths "
                 f"{[len(s) for s in series]}: such problems are not supported"
             )
         case = np.stack(series, axis=1) if series[0].size else np.empty((0, channels))
-        # some archive files pad short cases with trailing NaNs: those steps are padding
-        valid = ~np.isnan(case).all(axis=1)
-        case = case[: int(np.flatnonzero(valid)[-1]) + 1] if valid.any() else case[:0]
-        if len(case) == 0:
-            raise DataError(f"UCR '{name}' {split} case {i} is empty: the file may be corrupt")
-        if np.isnan(case).any() or np.isinf(case).any():
-            raise DataError(
-                f"UCR '{name}' {split} case {i} has missing or infinite values inside "
-                "the series: such problems are not supported"
-            )
-        cases.append(case)  # (L_i, C)
-    lengths = np.array([len(c) for c in cases], dtype=np.int64)
-    x = np.zeros((n, int(lengths.max(initial=1)), channels), dtype=np.float64)
-    for i, case in enumerate(cases):
-        x[i, : len(case)] = case
+        cases.append(_trim_case(case, f"{where} case {i}"))
+    return cases
+
+
+def _to_padded(name: str, split: str, frame: Any, labels: Any) -> SequenceArrays:
+    """Nested sktime frame and its labels -> padded arrays."""
+    cases = _nested_cases(frame, f"UCR '{name}' {split}")
+    x, lengths = _pad(cases, frame.shape[1])
     return SequenceArrays(x, lengths, np.asarray(labels).astype(str))
 
 
@@ -254,25 +287,33 @@ class PaddedSequenceLoader(TensorBatchLoader):
 # ---------------------------------------------------------------------- datamodule
 
 
-class UCRDataModule(InMemoryDataModule):
+class UCRDataModule(ClassificationDataModule):
     """A UCR / UEA classification problem shipped with sktime, served as padded batches.
 
     The published train / test split is kept; a stratified ``val_fraction`` of the
     training cases becomes validation. ``setup`` reads the files once (no disk cache);
     later calls return at once, whatever the stage.
 
-    After ``setup()``:
+    After ``setup()``, or after ``load_fitted_state()`` alone:
 
     - ``net_kwargs()``: ``{"input_size": C, "num_classes": K}``;
     - ``class_names`` (the training labels sorted, numerically where they are numbers;
-      class ``k`` is ``class_names[k]``), ``num_classes``, ``input_size``, ``max_length``
-      (the longest sequence in any split);
+      class ``k`` is ``class_names[k]``), ``num_classes``, ``input_size``;
     - ``mean``, ``std``: per-channel statistics of the training part's valid steps,
-      shape (C,) (0 and 1 with ``normalize=False``);
+      shape (C,) (0 and 1 with ``normalize=False``; ``input_scaler`` holds them);
+    - ``predict_inputs(path)`` and ``input_transform()``.
+
+    After ``setup()`` only:
+
+    - ``max_length`` (the longest sequence in any split);
     - ``split_indices``: ``train`` and ``val`` index the official training cases (seeded
       random order), ``test`` the official test cases in file order;
       :meth:`save_split` writes them with the statistics to an ``.npz`` file;
     - ``tensors``: ``{"train", "val", "test"}`` -> ``(x, y, lengths)``.
+
+    The fitted state: ``name``, ``class_names`` and ``scaler`` (see
+    :meth:`AffineScaler.state <dlzoo.data.preprocess.AffineScaler.state>`; C is the
+    number of its offsets).
 
     Args:
         name: the problem, one of :func:`shipped_ucr_names` (e.g. ``BasicMotions``,
@@ -301,31 +342,20 @@ class UCRDataModule(InMemoryDataModule):
         val_fraction: float = 0.2,
         normalize: bool = True,
     ) -> None:
-        super().__init__(batch_size, eval_batch_size, seed)
-        if not 0.0 < float(val_fraction) < 1.0:
-            raise ConfigError(f"data.val_fraction={val_fraction} must be between 0 and 1")
+        super().__init__(batch_size, eval_batch_size, seed, normalize)
+        self.val_fraction, _ = check_fractions(float(val_fraction))
         # checked now so a wrong name fails when the config is instantiated, before training
         _check_shipped(str(name))
         self.name = str(name)
-        self.val_fraction = float(val_fraction)
-        self.normalize = bool(normalize)
-        self.class_names: list[str] = []
-        self.num_classes = 0
-        self.input_size = 0
         self.max_length = 0
-        self.mean: Tensor | None = None
-        self.std: Tensor | None = None
-        self.split_indices: dict[str, np.ndarray] = {}
 
     # ------------------------------------------------------------------ loading
 
     def prepare_data(self) -> None:
         """Nothing to fetch: the files ship with sktime (read in :meth:`setup`)."""
 
-    def setup(self, stage: str | None = None) -> None:
-        """Read, label, split and normalise every split once; later calls do nothing."""
-        if self.tensors:
-            return
+    def _setup_once(self) -> None:
+        """Read, label, split and normalise every split."""
         train, test = read_ucr(self.name, "train"), read_ucr(self.name, "test")
         if train.x.shape[2] != test.x.shape[2]:
             raise DataError(
@@ -333,70 +363,64 @@ class UCRDataModule(InMemoryDataModule):
                 f"{test.x.shape[2]} in test: the files may be corrupt"
             )
         self.class_names = _class_order(train.labels)
-        self.num_classes = len(self.class_names)
-        index = {label: k for k, label in enumerate(self.class_names)}
-        unseen = sorted(set(test.labels.tolist()) - set(index))
-        if unseen:
-            raise DataError(
-                f"UCR '{self.name}' test labels {unseen} never occur in its training part "
-                f"({self.class_names}): the files may be corrupt"
-            )
-        train_y = np.array([index[s] for s in train.labels], dtype=np.int64)
-        test_y = np.array([index[s] for s in test.labels], dtype=np.int64)
-
+        train_y, test_y = self._label_indices(train.labels, test.labels)
         train_idx, val_idx = carve_validation(train_y, self.val_fraction, self.seed)
         self.split_indices = {
             "train": train_idx,
             "val": val_idx,
             "test": np.arange(len(test_y), dtype=np.int64),
         }
-        for stage_name, idx in self.split_indices.items():
-            if len(idx) == 0:
-                raise DataError(
-                    f"UCR '{self.name}' has too few training cases ({len(train_y)}) for a "
-                    f"non-empty {stage_name} split: change data.val_fraction"
-                )
+        self._check_split_sizes(len(train_y), "training cases", "change data.val_fraction")
         parts = {
             "train": (train.x[train_idx], train_y[train_idx], train.lengths[train_idx]),
             "val": (train.x[val_idx], train_y[val_idx], train.lengths[val_idx]),
             "test": (test.x, test_y, test.lengths),
         }
-        self.input_size = int(train.x.shape[2])
-        self._fit_statistics(parts["train"][0], parts["train"][2])
-        mean = self.mean.numpy().astype(np.float64)
-        std = self.std.numpy().astype(np.float64)
+        x, _, lengths = parts["train"]
+        # padded zeros would pull the mean towards 0 and shrink the std: valid steps only
+        steps = x[_valid_mask(lengths, x.shape[1])]  # (sum(lengths), C)
+        self.input_scaler = AffineScaler.fit(steps, channel_axis=1, kind=self.scaler_kind)
         for stage_name, (x, y, lengths) in parts.items():
-            # each part padded to its own longest, not the carved-from training part's
-            x = x[:, : int(lengths.max())]
-            valid = _valid_mask(lengths, x.shape[1])[..., None]  # (N, T, 1)
-            # padding must stay 0 (nets and the loader's trim rely on it), so mask after
-            x = np.where(valid, (x - mean) / std, 0.0).astype(np.float32)
             self.tensors[stage_name] = (
-                torch.from_numpy(np.ascontiguousarray(x)),
+                self._scaled(x, lengths),
                 torch.from_numpy(y),
                 torch.from_numpy(lengths.astype(np.int64)),
             )
         self.max_length = max(int(t[2].max()) for t in self.tensors.values())
 
-    def _fit_statistics(self, x: np.ndarray, lengths: np.ndarray) -> None:
-        """Per-channel mean / std over the valid steps of the training part.
+    def _label_indices(self, train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Label strings -> class indices; a test label unseen in training is a DataError."""
+        index = {label: k for k, label in enumerate(self.class_names)}
+        unseen = sorted(set(test.tolist()) - set(index))
+        if unseen:
+            raise DataError(
+                f"UCR '{self.name}' test labels {unseen} never occur in its training part "
+                f"({self.class_names}): the files may be corrupt"
+            )
+        return (
+            np.array([index[s] for s in train], dtype=np.int64),
+            np.array([index[s] for s in test], dtype=np.int64),
+        )
+
+    def _scaled(self, x: np.ndarray, lengths: np.ndarray) -> Tensor:
+        """Zero-padded raw cases, scaled, padded to their own longest, padding still 0.
 
         Shapes:
-            - x: (N, T, C) zero-padded; lengths: (N,)
+            - x: (N, T, C) float, lengths: (N,) -> (N, max(lengths), C) float32
         """
-        channels = x.shape[2]
-        if not self.normalize:
-            mean, std = np.zeros(channels), np.ones(channels)
-        else:
-            # padded zeros would pull the mean towards 0 and shrink the std
-            steps = x[_valid_mask(lengths, x.shape[1])]  # (sum(lengths), C)
-            mean = steps.mean(axis=0)
-            std = steps.std(axis=0)
-            std = np.where(std > 1e-12, std, 1.0)
-        self.mean = torch.as_tensor(mean, dtype=torch.float32)
-        self.std = torch.as_tensor(std, dtype=torch.float32)
+        x = x[:, : int(lengths.max())]
+        scaled = self.input_scaler.transform(x, channel_axis=2)
+        # padding must stay 0 (nets and the loader's trim rely on it)
+        scaled[~_valid_mask(lengths, x.shape[1])] = 0.0
+        return torch.from_numpy(scaled)
 
     # ------------------------------------------------------------------ facts
+
+    @property
+    def input_size(self) -> int:
+        """C: channels per time step."""
+        self._require_fitted()
+        return self.input_scaler.channels
 
     def net_kwargs(self) -> dict[str, Any]:
         """What a net needs to know about the input.
@@ -404,20 +428,93 @@ class UCRDataModule(InMemoryDataModule):
         Returns:
             ``input_size`` (channels per time step) and ``num_classes``.
         """
-        self._require_setup()
+        self._require_fitted()
         return {"input_size": self.input_size, "num_classes": self.num_classes}
 
-    def split_record(self) -> dict[str, Any]:
-        """The split and the preprocessing statistics, for ``save_split``."""
-        self._require_setup()
-        return dict(
-            **self.split_indices,
-            mean=self.mean.numpy(),
-            std=self.std.numpy(),
-            seed=self.seed,
-            name=self.name,
-            class_names=np.asarray(self.class_names),
+    def fitted_state(self) -> dict[str, Any]:
+        """``name``, ``class_names`` and ``scaler`` (see the class doc)."""
+        return self._class_state()
+
+    def _apply_fitted_state(self, state: dict[str, Any]) -> None:
+        self.class_names, self.input_scaler = self._parse_class_state(state)
+
+    # ------------------------------------------------------------------ prediction
+
+    def predict_inputs(self, path: str | Path) -> PredictInputs:
+        """Sequences to classify, from a ``.npy`` array or a ``.ts`` file.
+
+        - ``.npy``: numbers of shape (N, C, T) (N cases) or (C, T) (one case), C the
+          training's channels; trailing steps that are NaN in every channel are padding
+          (so cases of unequal length fit in one array);
+        - ``.ts``: the UCR / UEA format, read by sktime (which needs the file to declare
+          class labels; they are ignored).
+
+        Returns:
+            ``inputs = (x, lengths)`` as a batch gives them: x (N, T, C) float32,
+            normalised and zero-padded to the longest case, lengths (N,) int64;
+            ``names``: ``"<file>[i]"`` for case i.
+        """
+        self._require_fitted()
+        path = Path(path)
+        if not path.is_file():
+            raise DataError(f"{path} does not exist: give a .npy or .ts file of sequences")
+        if path.suffix.lower() == ".npy":
+            cases = _npy_cases(path, self.input_size)
+        elif path.suffix.lower() == ".ts":
+            cases = _ts_cases(path, self.input_size)
+        else:
+            raise DataError(
+                f"{path} is not a .npy or .ts file: give the sequences as a .npy array "
+                f"(N, C, T) or (C, T) with C = {self.input_size}, or as a .ts file"
+            )
+        x, lengths = _pad(cases, self.input_size)
+        inputs = (self._scaled(x, lengths), torch.from_numpy(lengths))
+        return PredictInputs(inputs, [f"{path.name}[{i}]" for i in range(len(cases))])
+
+    def input_transform(self) -> MaskedAffineTransform:
+        """Per-channel ``(x - mean) / std`` on (B, T, C) raw sequences; takes ``(x, lengths)``
+        and keeps the steps at and after each length 0."""
+        self._require_fitted()
+        return self.input_scaler.module(channel_axis=2, ndim=3, masked=True)
+
+
+def _npy_cases(path: Path, channels: int) -> list[np.ndarray]:
+    """The (L_i, C) cases of a ``.npy`` array (N, C, T) or (C, T)."""
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise DataError(
+            f"cannot read {path} as a .npy array ({exc}): save it with numpy.save"
+        ) from None
+    expected = f"expected numbers of shape (N, C, T) or (C, T) with C = {channels} channels"
+    if not isinstance(array, np.ndarray) or not np.issubdtype(array.dtype, np.number):
+        raise DataError(f"{path} holds {getattr(array, 'dtype', type(array))} values: {expected}")
+    if array.ndim == 2:
+        array = array[None]
+    if array.ndim != 3 or array.shape[1] != channels or 0 in array.shape:
+        raise DataError(f"{path} holds an array of shape {np.shape(array)}: {expected}")
+    cases = array.astype(np.float64).transpose(0, 2, 1)  # (N, T, C): the loaders' layout
+    return [_trim_case(case, f"{path} case {i}") for i, case in enumerate(cases)]
+
+
+def _ts_cases(path: Path, channels: int) -> list[np.ndarray]:
+    """The (L_i, C) cases of a ``.ts`` file."""
+    # imported here: sktime takes about a second to import
+    from sktime.datasets import load_from_tsfile
+
+    try:
+        frame = load_from_tsfile(str(path), return_y=False, return_data_type="nested_univ")
+    except (OSError, ValueError, IndexError, TypeError, KeyError) as exc:
+        raise DataError(
+            f"cannot read {path} as a .ts file ({exc}): sktime reads .ts files that declare "
+            "@classLabel; or give the cases as a .npy array (N, C, T)"
+        ) from None
+    if frame.shape[1] != channels:
+        raise DataError(
+            f"{path} has {frame.shape[1]} channel(s) per case, expected {channels} (the "
+            "training's): give cases of the problem the model was trained on"
         )
+    return _nested_cases(frame, str(path))
 
 
 def _valid_mask(lengths: np.ndarray, steps: int) -> np.ndarray:

@@ -1,0 +1,99 @@
+"""What the classification datamodules (images, UCR) share: classes, scaler, split indices."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from dlzoo.data.memory import InMemoryDataModule, require_config
+from dlzoo.data.preprocess import AffineScaler
+from dlzoo.data.state import get_field, string_list
+from dlzoo.errors import DataError
+
+__all__ = ["ClassificationDataModule"]
+
+
+class ClassificationDataModule(InMemoryDataModule):
+    """Base class of in-memory classification datamodules.
+
+    Subclasses set ``class_names`` (class ``k`` is ``class_names[k]``), ``split_indices``
+    (stage -> int64 indices into the loaded samples, in the row order of ``tensors``) and
+    ``input_scaler`` (per-channel mean / std of the training split, or ``none`` with
+    ``normalize=False``) in ``setup``; :meth:`load_fitted_state` sets the first and the
+    last without data.
+
+    Args:
+        batch_size, eval_batch_size, seed: as :class:`InMemoryDataModule`.
+        normalize: standardise each channel with the training split's mean / std.
+    """
+
+    def __init__(
+        self, batch_size: int, eval_batch_size: int | None, seed: int | None, normalize: bool
+    ) -> None:
+        super().__init__(batch_size, eval_batch_size, seed)
+        self.normalize = bool(normalize)
+        self.class_names: list[str] = []
+        self.split_indices: dict[str, np.ndarray] = {}
+
+    @property
+    def num_classes(self) -> int:
+        """K: the number of classes (0 before ``setup`` / ``load_fitted_state``)."""
+        return len(self.class_names)
+
+    @property
+    def scaler_kind(self) -> str:
+        """The input scaler that ``normalize`` asks for: ``standard`` or ``none``."""
+        return "standard" if self.normalize else "none"
+
+    @property
+    def mean(self) -> Tensor:
+        """Per-channel mean of the training split, (C,) float32 (0 without ``normalize``)."""
+        self._require_fitted()
+        return torch.as_tensor(self.input_scaler.offset, dtype=torch.float32)
+
+    @property
+    def std(self) -> Tensor:
+        """Per-channel std of the training split, (C,) float32 (1 without ``normalize``)."""
+        self._require_fitted()
+        return torch.as_tensor(self.input_scaler.scale, dtype=torch.float32)
+
+    def _check_split_sizes(self, total: int, what: str, fix: str) -> None:
+        """Every split must hold a sample: a DataError naming the empty one and ``fix``."""
+        for stage, idx in self.split_indices.items():
+            if len(idx) == 0:
+                raise DataError(
+                    f"data '{self.name}' has too few {what} ({total}) for a non-empty "
+                    f"{stage} split: {fix}"
+                )
+
+    def split_record(self) -> dict[str, Any]:
+        """The split, the statistics and the classes, for ``save_split``."""
+        self._require_setup()
+        return dict(
+            **self.split_indices,
+            mean=self.mean.numpy(),
+            std=self.std.numpy(),
+            seed=self.seed,
+            name=self.name,
+            class_names=np.asarray(self.class_names),
+        )
+
+    def _class_state(self) -> dict[str, Any]:
+        """The fitted state's shared part: ``name``, ``class_names`` and ``scaler``."""
+        self._require_fitted()
+        return {
+            "name": self.name,
+            "class_names": list(self.class_names),
+            "scaler": self.input_scaler.state(),
+        }
+
+    def _parse_class_state(self, state: dict[str, Any]) -> tuple[list[str], AffineScaler]:
+        """What :meth:`_class_state` wrote, checked: ``(class_names, scaler)``."""
+        class_names = string_list(state, "class_names", self.name)
+        scaler_state = get_field(state, "scaler", dict, self.name)
+        scaler = AffineScaler.from_state(scaler_state, self.name)
+        require_config(self.name, "normalize", scaler.kind != "none", self.normalize)
+        return class_names, scaler
