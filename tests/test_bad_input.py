@@ -17,12 +17,22 @@ OFFLINE = {"http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:
 
 
 def cli(module: str, args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
-    environment = {**os.environ, "DLZOO_LOG_DIR": str(tmp_path / "logs"),
-                   "DLZOO_DATA_DIR": str(tmp_path / "data"), "OMP_NUM_THREADS": "1", **env}  # fmt: skip
+    environment = {
+        **os.environ,
+        "DLZOO_LOG_DIR": str(tmp_path / "logs"),
+        "DLZOO_DATA_DIR": str(tmp_path / "data"),
+        "OMP_NUM_THREADS": "1",
+        **env,
+    }
     return subprocess.run(
-        [sys.executable, "-m", module, *args], cwd=tmp_path, env=environment,
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+        [sys.executable, "-m", module, *args],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -56,59 +66,132 @@ def _files(tmp_path: Path) -> dict[str, Path]:
     nan_series.write_text(f"t,value\n{values}\n80,\n81,0.5\n")
     garbage = tmp_path / "garbage.ckpt"
     garbage.write_bytes(b"\x00" * 100)
-    return {"one_class": one_class.parent, "broken": broken, "series": series,
-            "nan": nan_series, "garbage": garbage}  # fmt: skip
+    return {
+        "one_class": one_class.parent,
+        "broken": broken,
+        "series": series,
+        "nan": nan_series,
+        "garbage": garbage,
+    }
 
 
 # (id, entry point, arguments, words the error line must contain); {name} is filled in
 CASES = [
-    ("unknown-key", "train", ["experiment=digits_mlp", "model.hidden_size=64"],
-     ["unknown key 'model.hidden_size'", "hidden_sizes"]),
-    ("unknown-group-option", "train", ["model=cnnn"],
-     ["unknown model option 'cnnn'", "resnet_small"]),
-    ("unknown-experiment", "train", ["experiment=digits_cnnn"],
-     ["unknown experiment option 'digits_cnnn'", "mnist_cnn"]),
-    ("incompatible-net-data", "train", ["data=sunspots", "task=forecast",
-                                        "optimized_metric=val/mase", "optimized_mode=min"],
-     ["model 'cnn' does not fit data 'sunspots'", "in_channels"]),
-    ("batch-larger-than-train", "train", ["data.batch_size=5000"],
-     ["data.batch_size=5000 is larger than the training split", "1258 samples"]),
-    ("labels-out-of-range", "train", ["+task.num_classes=3"],
-     ["task sets num_classes=3 but data 'digits' has num_classes=10"]),
-    ("nan-in-series", "train", ["experiment=sunspots_gru", "data=series_csv", "data.path={nan}",
-                                "data.value_columns=[value]", "data.time_column=t"],
-     ["missing value", "impute"]),
-    ("csv-without-column", "train", ["experiment=sunspots_gru", "data=series_csv",
-                                     "data.path={series}", "data.value_columns=[level]"],
-     ["level"]),
+    (
+        "unknown-key",
+        "train",
+        ["experiment=digits_mlp", "model.hidden_size=64"],
+        ["unknown key 'model.hidden_size'", "hidden_sizes"],
+    ),
+    (
+        "unknown-group-option",
+        "train",
+        ["model=cnnn"],
+        ["unknown model option 'cnnn'", "resnet_small"],
+    ),
+    (
+        "unknown-experiment",
+        "train",
+        ["experiment=digits_cnnn"],
+        ["unknown experiment option 'digits_cnnn'", "mnist_cnn"],
+    ),
+    (
+        "incompatible-net-data",
+        "train",
+        ["data=sunspots", "task=forecast", "optimized_metric=val/mase", "optimized_mode=min"],
+        ["model 'cnn' does not fit data 'sunspots'", "in_channels"],
+    ),
+    (
+        "batch-larger-than-train",
+        "train",
+        ["data.batch_size=5000"],
+        ["data.batch_size=5000 is larger than the training split", "1258 samples"],
+    ),
+    (
+        "labels-out-of-range",
+        "train",
+        ["+task.num_classes=3"],
+        ["task sets num_classes=3 but data 'digits' has num_classes=10"],
+    ),
+    (
+        "nan-in-series",
+        "train",
+        [
+            "experiment=sunspots_gru",
+            "data=series_csv",
+            "data.path={nan}",
+            "data.value_columns=[value]",
+            "data.time_column=t",
+        ],
+        ["missing value", "impute"],
+    ),
+    (
+        "csv-without-column",
+        "train",
+        [
+            "experiment=sunspots_gru",
+            "data=series_csv",
+            "data.path={series}",
+            "data.value_columns=[level]",
+        ],
+        ["level"],
+    ),
     ("dataset-missing-offline", "train", ["data=fashion_mnist"], ["fashion"]),
-    ("one-class-folder", "train", ["data=image_folder", "data.root={one_class}",
-                                   "data.image_size=8", "data.grayscale=true"],
-     ["at least 2 classes"]),
-    ("unreadable-image", "train", ["data=image_folder", "data.root={broken}",
-                                   "data.image_size=8", "data.grayscale=true"],
-     ["cannot read image", "bad.png"]),
+    (
+        "one-class-folder",
+        "train",
+        [
+            "data=image_folder",
+            "data.root={one_class}",
+            "data.image_size=8",
+            "data.grayscale=true",
+            "data.batch_size=8",
+        ],
+        ["at least 2 classes"],
+    ),
+    (
+        "unreadable-image",
+        "train",
+        ["data=image_folder", "data.root={broken}", "data.image_size=8", "data.grayscale=true"],
+        ["cannot read image", "bad.png"],
+    ),
     ("bad-optimizer-value", "train", ["optimizer.lr=abc"], ["optimizer.lr='abc'"]),
     ("endless-epochs", "train", ["trainer.max_epochs=-1"], ["trainer.max_epochs=-1"]),
     ("missing-checkpoint", "train", ["ckpt_path={name}/nope.ckpt"], ["does not exist"]),
     ("corrupt-checkpoint", "train", ["ckpt_path={garbage}"], ["cannot be read"]),
-    ("checkpoint-of-another-net", "train",
-     ["experiment=sunspots_gru", "ckpt_path={run}/checkpoints/last.ckpt"],
-     ["holds a 'cnn' net that does not fit", "'gru'"]),
-    ("nothing-to-resume", "train", ["experiment=motions_gru", "resume=true"],
-     ["no run of task 'motions_gru'", "last.ckpt"]),
-    ("unwritable-log-dir", "train", ["paths.log_dir=/proc/dlzoo"],
-     ["cannot write to the log directory /proc/dlzoo"]),
+    (
+        "checkpoint-of-another-net",
+        "train",
+        ["experiment=sunspots_gru", "ckpt_path={run}/checkpoints/last.ckpt"],
+        ["holds a 'cnn' net that does not fit", "'gru'"],
+    ),
+    (
+        "nothing-to-resume",
+        "train",
+        ["experiment=motions_gru", "resume=true"],
+        ["no run of task 'motions_gru'", "last.ckpt"],
+    ),
+    (
+        "unwritable-log-dir",
+        "train",
+        ["paths.log_dir=/proc/dlzoo"],
+        ["cannot write to the log directory /proc/dlzoo"],
+    ),
     ("eval-not-a-run", "evaluate", ["run_dir={name}"], ["is not a dlzoo run directory"]),
     ("eval-unknown-key", "evaluate", ["run={run}"], ["unknown key 'run'", "run_dir"]),
     ("predict-wrong-modality", "predict", ["run_dir={run}", "input={series}"], ["series.csv"]),
-    ("export-unknown-format", "export", ["run_dir={run}", "format=tflite"],
-     ["format=tflite", "onnx"]),
-]  # fmt: skip
+    (
+        "export-unknown-format",
+        "export",
+        ["run_dir={run}", "format=tflite"],
+        ["format=tflite", "onnx"],
+    ),
+]
 
 
-@pytest.mark.parametrize(("entry", "args", "words"), [c[1:] for c in CASES],
-                         ids=[c[0] for c in CASES])  # fmt: skip
+@pytest.mark.parametrize(
+    ("entry", "args", "words"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
 def test_bad_input_is_one_line_and_leaves_nothing(
     tmp_path: Path, trained: Path, entry: str, args: list[str], words: list[str]
 ) -> None:

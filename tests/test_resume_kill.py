@@ -22,13 +22,21 @@ CASES = {
 
 
 def _train(log_dir: Path, *overrides: str, kill: bool = False) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": f"{HELPERS}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
-           "DLZOO_LOG_DIR": str(log_dir), "OMP_NUM_THREADS": "1",
-           "DLZOO_TEST_KILL": "1" if kill else "0"}  # fmt: skip
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{HELPERS}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+        "DLZOO_LOG_DIR": str(log_dir),
+        "OMP_NUM_THREADS": "1",
+        "DLZOO_TEST_KILL": "1" if kill else "0",
+    }
     return subprocess.run(
         [sys.executable, "-m", "dlzoo.train", *overrides],
-        env=env, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 def _metrics(log_dir: Path, task: str) -> tuple[Path, dict]:
@@ -41,8 +49,13 @@ def _metrics(log_dir: Path, task: str) -> tuple[Path, dict]:
 def test_killed_mid_epoch_and_resumed_matches_uninterrupted(tmp_path: Path, case: str) -> None:
     experiment, epochs, step = CASES[case]
     kill = ["+callbacks.kill._target_=killer.KillAtStep", f"+callbacks.kill.step={step}"]
-    common = [f"experiment={experiment}", f"trainer.max_epochs={epochs}",
-              "trainer.deterministic=true", "logger=csv", *kill]  # fmt: skip
+    common = [
+        f"experiment={experiment}",
+        f"trainer.max_epochs={epochs}",
+        "trainer.deterministic=true",
+        "logger=csv",
+        *kill,
+    ]
     whole = _train(tmp_path / "whole", *common)
     assert whole.returncode == 0, whole.stderr[-2000:]
     killed = _train(tmp_path / "killed", *common, kill=True)

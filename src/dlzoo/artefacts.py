@@ -48,8 +48,14 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         )
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, EOFError, OSError, pickle.UnpicklingError, zipfile.BadZipFile,
-            ValueError) as exc:  # fmt: skip
+    except (
+        RuntimeError,
+        EOFError,
+        OSError,
+        pickle.UnpicklingError,
+        zipfile.BadZipFile,
+        ValueError,
+    ) as exc:
         kind = "truncated" if isinstance(exc, RuntimeError | EOFError) else "not a checkpoint"
         raise DataError(
             f"checkpoint {path} cannot be read ({kind}: {type(exc).__name__}): use the "
@@ -65,8 +71,9 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     return checkpoint
 
 
-def check_checkpoint_fits(checkpoint: dict[str, Any], path: str | Path, net: Any,
-                          model_name: str) -> None:  # fmt: skip
+def check_checkpoint_fits(
+    checkpoint: dict[str, Any], path: str | Path, net: Any, model_name: str
+) -> None:
     """Fail with one line when ``checkpoint`` holds another net than ``net``.
 
     Raises:
@@ -75,8 +82,11 @@ def check_checkpoint_fits(checkpoint: dict[str, Any], path: str | Path, net: Any
     section = checkpoint["dlzoo"]
     held = section.get("net_class")
     wanted = f"{type(net).__module__}.{type(net).__qualname__}"
-    own = {k.removeprefix("net."): v.shape for k, v in checkpoint["state_dict"].items()
-           if k.startswith("net.")}  # fmt: skip
+    own = {
+        k.removeprefix("net."): v.shape
+        for k, v in checkpoint["state_dict"].items()
+        if k.startswith("net.")
+    }
     shapes = {k: v.shape for k, v in net.state_dict().items()}
     if held != wanted or own != shapes:
         differs = next((k for k in shapes if own.get(k) != shapes[k]), None)
@@ -90,6 +100,17 @@ def check_checkpoint_fits(checkpoint: dict[str, Any], path: str | Path, net: Any
             f"checkpoint {path} holds a '{section.get('model')}' net that does not fit this "
             f"run's '{model_name}' net{detail}: pass a checkpoint of the same experiment"
         )
+
+
+def save_run_config(cfg: DictConfig, run_dir: str | Path) -> None:
+    """Write ``.hydra/config.yaml`` for a run composed outside the CLI (Hydra writes it
+    for CLI runs), so every run directory can be rebuilt from itself."""
+    path = Path(run_dir) / CONFIG_FILE
+    if path.is_file():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    plain = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])
+    OmegaConf.save(plain, path)
 
 
 def load_run_config(run_dir: str | Path) -> DictConfig:
@@ -136,8 +157,13 @@ def latest_run(log_dir: str | Path, task_name: str) -> Path | None:
     return found[-1] if found else None
 
 
-def rebuild(run_dir: str | Path, ckpt_path: str | Path | None = None, *,
-            setup_data: bool = False, output_dir: str | Path | None = None) -> Any:  # fmt: skip
+def rebuild(
+    run_dir: str | Path,
+    ckpt_path: str | Path | None = None,
+    *,
+    setup_data: bool = False,
+    output_dir: str | Path | None = None,
+) -> Any:
     """The run that ``run_dir`` holds, with the checkpoint's weights loaded.
 
     Args:

@@ -43,8 +43,9 @@ def majority_accuracy(y_train: np.ndarray, y_test: np.ndarray) -> float:
     return float((y_test == majority).mean())
 
 
-def logreg_accuracy(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
-                    y_test: np.ndarray, seed: int = 0) -> float:  # fmt: skip
+def logreg_accuracy(
+    x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray, seed: int = 0
+) -> float:
     """Test accuracy of a multinomial logistic regression fitted on the training split.
 
     Shapes:

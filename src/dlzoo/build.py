@@ -312,6 +312,14 @@ def build(cfg: DictConfig, fitted: dict[str, Any] | None = None) -> Run:
     loggers = instantiate_dict(cfg.get("logger"))
     trainer = _trainer(cfg, callbacks, loggers)
     return Run(
-        cfg, datamodule, net, task, trainer, callbacks, loggers, net_kwargs,
-        model_name, data_name(datamodule),
-    )  # fmt: skip
+        cfg,
+        datamodule,
+        net,
+        task,
+        trainer,
+        callbacks,
+        loggers,
+        net_kwargs,
+        model_name,
+        data_name(datamodule),
+    )

@@ -41,13 +41,18 @@ def parse_args(argv: list[str], defaults: Mapping[str, Any], required: set[str])
     return out
 
 
-def run_entry(usage: str, defaults: Mapping[str, Any], required: set[str],
-              action: Callable[[dict[str, Any]], None]) -> None:  # fmt: skip
+def run_entry(
+    usage: str,
+    defaults: Mapping[str, Any],
+    required: set[str],
+    action: Callable[[dict[str, Any]], None],
+) -> None:
     """Parse ``sys.argv``, run ``action`` on the arguments; ``--help`` prints ``usage``."""
     import logging
 
     # Lightning's start-up notes (accelerators, tips) are noise for a one-shot command
-    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
+    for name in ("lightning.pytorch", "lightning.pytorch.utilities.rank_zero"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     argv = sys.argv[1:]
     if {"-h", "--help"} & set(argv):
         print(usage.strip())

@@ -79,21 +79,38 @@ def _onnx(model: nn.Module, example: torch.Tensor, path: Path) -> torch.Tensor:
             "format=onnx needs onnx, onnxscript and onnxruntime: pip install -e '.[export]'"
         ) from None
     batch = torch.export.Dim("batch", min=1)
-    torch.onnx.export(model, (example,), str(path), input_names=["input"],
-                      output_names=["output"], dynamic_shapes=({0: batch},),
-                      dynamo=True, verbose=False)  # fmt: skip
+    torch.onnx.export(
+        model,
+        (example,),
+        str(path),
+        input_names=["input"],
+        output_names=["output"],
+        dynamic_shapes=({0: batch},),
+        dynamo=True,
+        verbose=False,
+    )
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     return torch.from_numpy(session.run(None, {"input": example.numpy()})[0])
 
 
 def _torchscript(model: nn.Module, example: torch.Tensor, path: Path) -> torch.Tensor:
-    traced = torch.jit.trace(model, (example,), check_trace=False)
+    # Lightning's own flag for this: without it, copying the task into the traced
+    # module reads its `trainer` property, which raises outside a Trainer
+    model.task._jit_is_scripting = True
+    try:
+        traced = torch.jit.trace(model, (example,), check_trace=False)
+    finally:
+        model.task._jit_is_scripting = False
     traced.save(str(path))
     return torch.jit.load(str(path))(example)
 
 
-def export(run_dir: str | Path, fmt: str = "onnx", output: str | Path | None = None,
-           ckpt_path: str | Path | None = None) -> dict[str, Any]:  # fmt: skip
+def export(
+    run_dir: str | Path,
+    fmt: str = "onnx",
+    output: str | Path | None = None,
+    ckpt_path: str | Path | None = None,
+) -> dict[str, Any]:
     """Export the run in ``run_dir``; check the file against PyTorch.
 
     Returns:
@@ -136,9 +153,12 @@ def main() -> None:
     from dlzoo.cli import run_entry
 
     def action(args: dict[str, Any]) -> None:
-        out = export(args["run_dir"], args["format"], args["output"] or None,
-                     args["ckpt_path"] or None)  # fmt: skip
-        print(f"exported: {out['path']} (max abs difference from PyTorch {out['max_abs_diff']:.2g})")
+        out = export(
+            args["run_dir"], args["format"], args["output"] or None, args["ckpt_path"] or None
+        )
+        print(
+            f"exported: {out['path']} (max abs difference from PyTorch {out['max_abs_diff']:.2g})"
+        )
 
     run_entry(USAGE, DEFAULTS, {"run_dir"}, action)
 

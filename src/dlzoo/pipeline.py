@@ -26,6 +26,7 @@ from dlzoo.artefacts import (
     METRICS_FILE,
     check_checkpoint_fits,
     load_checkpoint,
+    save_run_config,
     write_json_atomic,
 )
 from dlzoo.build import Run, build, build_net, check_pair, instantiate, instantiate_dict
@@ -62,6 +63,8 @@ class Scores:
     test: dict[str, float] = field(default_factory=dict)
     ckpt_path: str | None = None
     fit_seconds: float = 0.0
+    # why fit ended early, read right after fit (scoring restores the callbacks' states)
+    stop_reason: str | None = None
 
 
 def fit(run: Run) -> float | None:
@@ -146,7 +149,7 @@ def report(run: Run, scores: Scores) -> float | None:
         "best_ckpt_path": scores.ckpt_path,
         "last_ckpt_path": _last_checkpoint(run),
         "best_epoch": best_epoch(scores.ckpt_path),
-        "stopped_early": stop_reason(trainer) is not None,
+        "stopped_early": scores.stop_reason is not None,
         "epochs": int(trainer.current_epoch),
         "global_steps": int(trainer.global_step),
         "fit_seconds": round(scores.fit_seconds, 3),
@@ -161,9 +164,8 @@ def report(run: Run, scores: Scores) -> float | None:
         run.datamodule.save_split(output_dir / "split.npz")
     write_json_atomic(output_dir / METRICS_FILE, payload)
     _log_hparams(run, everything)
-    reason = stop_reason(trainer)
-    if reason:
-        say(reason)
+    if scores.stop_reason:
+        say(scores.stop_reason)
     say(result_line(payload))
     say(f"run directory: {output_dir.resolve()}")
     return value
@@ -206,6 +208,8 @@ def train(cfg: DictConfig) -> float | None:
         split), or ``None`` when the run did not produce it.
     """
     run = build(cfg)
+    if run.trainer.is_global_zero:
+        save_run_config(cfg, run.output_dir)
     ckpt_path = cfg.get("ckpt_path")
     if ckpt_path:  # one clear line for a missing, broken or foreign checkpoint
         check_checkpoint_fits(load_checkpoint(ckpt_path), ckpt_path, run.net, run.model_name)
@@ -213,11 +217,12 @@ def train(cfg: DictConfig) -> float | None:
     if seconds is None:
         return None
     fitted = seconds > 0.0
+    stopped = stop_reason(run.trainer)
     callback = run.trainer.checkpoint_callback
     best = (callback.best_model_path or None) if (fitted and callback) else None
     if not fitted:
         best = cfg.get("ckpt_path") or None
     # Without a checkpoint (fast_dev_run, callbacks=none) the last weights are scored.
     scores = score(run, best, fitted, test=cfg.get("test", True))
-    scores.fit_seconds = seconds
+    scores.fit_seconds, scores.stop_reason = seconds, stopped
     return report(run, scores)

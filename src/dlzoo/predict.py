@@ -25,8 +25,12 @@ per-class probabilities), a CSV series (the next horizon values in the series' u
 a UCR-style .npy array (N, C, T). Writes a CSV (default RUN/predictions/<input>.csv).
 """
 DEFAULTS: dict[str, Any] = {
-    "run_dir": "", "input": "", "output": "", "ckpt_path": "", "batch_size": "256",
-}  # fmt: skip
+    "run_dir": "",
+    "input": "",
+    "output": "",
+    "ckpt_path": "",
+    "batch_size": "256",
+}
 
 
 def predict_tensors(task: Any, inputs: Sequence[torch.Tensor], batch_size: int) -> torch.Tensor:
@@ -68,8 +72,13 @@ def _rows(run: Any, names: list[str], predicted: torch.Tensor) -> tuple[list[str
     return header, rows
 
 
-def predict(run_dir: str | Path, input_path: str | Path, output: str | Path | None = None,
-            ckpt_path: str | Path | None = None, batch_size: int = 256) -> dict[str, Any]:  # fmt: skip
+def predict(
+    run_dir: str | Path,
+    input_path: str | Path,
+    output: str | Path | None = None,
+    ckpt_path: str | Path | None = None,
+    batch_size: int = 256,
+) -> dict[str, Any]:
     """Predict ``input_path`` with the run in ``run_dir`` and write a CSV.
 
     Returns:
@@ -87,7 +96,9 @@ def predict(run_dir: str | Path, input_path: str | Path, output: str | Path | No
     predicted = predict_tensors(run.task, given.inputs, int(batch_size))
     seconds = time.perf_counter() - start
     header, rows = _rows(run, list(given.names), predicted)
-    path = Path(output) if output else Path(run_dir) / "predictions" / f"{Path(input_path).stem}.csv"
+    path = (
+        Path(output) if output else Path(run_dir) / "predictions" / f"{Path(input_path).stem}.csv"
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".csv.tmp")
     with open(tmp, "w", newline="") as f:
@@ -106,8 +117,13 @@ def main() -> None:
     def action(args: dict[str, Any]) -> None:
         if not str(args["batch_size"]).isdigit() or int(args["batch_size"]) < 1:
             raise ConfigError(f"batch_size={args['batch_size']} must be a positive integer")
-        out = predict(args["run_dir"], args["input"], args["output"] or None,
-                      args["ckpt_path"] or None, int(args["batch_size"]))  # fmt: skip
+        out = predict(
+            args["run_dir"],
+            args["input"],
+            args["output"] or None,
+            args["ckpt_path"] or None,
+            int(args["batch_size"]),
+        )
         rate = out["rows"] / out["seconds"] if out["seconds"] > 0 else float("inf")
         print(f"predictions: {out['path']} ({out['rows']} inputs, {rate:.0f} per second)")
 

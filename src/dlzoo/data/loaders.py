@@ -207,7 +207,7 @@ class TensorBatchLoader:
             idx = order[chunk_start : chunk_start + chunk]
             gathered = [t.index_select(0, idx) for t in self.tensors]
             for start in range(0, len(idx), self.batch_size):
-                batch = [t[start : start + self.batch_size] for t in gathered]
-                if self.transform is not None:
-                    batch[0] = self.transform(batch[0])
-                yield tuple(batch)
+                first, *rest = (t[start : start + self.batch_size] for t in gathered)
+                if self.transform is not None:  # augmentation: the inputs, always first
+                    first = self.transform(first)
+                yield (first, *rest)
