@@ -182,3 +182,21 @@ def test_early_stopping_says_so(make_cfg, capsys) -> None:
     assert metrics["stopped_early"] is True and metrics["epochs"] < 20
     assert metrics["best_epoch"] <= metrics["epochs"]
     assert "early stopping after epoch" in capsys.readouterr().out
+
+
+def test_checkpoint_writes_are_atomic(tmp_path, monkeypatch) -> None:
+    from dlzoo.callbacks.checkpoints import AtomicCheckpointIO
+
+    path = tmp_path / "last.ckpt"
+    io = AtomicCheckpointIO()
+    io.save_checkpoint({"epoch": 1}, path)
+
+    def killed(obj, f):  # the process dies halfway through writing the next one
+        Path(f).write_bytes(b"half")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(torch, "save", killed)
+    with pytest.raises(KeyboardInterrupt):
+        io.save_checkpoint({"epoch": 2}, path)
+    monkeypatch.undo()
+    assert torch.load(path, weights_only=True) == {"epoch": 1}  # the whole old file

@@ -10,9 +10,13 @@ order), so a resumed run continues with all of their states.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
 
+import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 
 class LastCheckpoint(ModelCheckpoint):
@@ -39,3 +43,22 @@ class LastCheckpoint(ModelCheckpoint):
     @property
     def path(self) -> Path:
         return Path(str(self.dirpath)) / "last.ckpt"
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Checkpoint files that are always whole: written to ``<name>.tmp``, then renamed.
+
+    Lightning writes a checkpoint straight to its path, so a run killed during the
+    write (a pre-empted job, an out-of-memory kill) leaves a truncated ``last.ckpt``
+    and nothing to resume from; a rename is atomic, so the old file stays until the
+    new one is complete.
+    """
+
+    def save_checkpoint(
+        self, checkpoint: dict[str, Any], path: str | Path, storage_options: Any | None = None
+    ) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        torch.save(checkpoint, tmp)
+        os.replace(tmp, path)
