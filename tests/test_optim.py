@@ -160,3 +160,30 @@ def test_plateau_needs_monitor_and_lengths_need_epochs() -> None:
             10,
             1,
         )
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs"),
+    [
+        ("Adam", {"lr": 1e-2}),
+        ("AdamW", {"lr": 1e-2, "weight_decay": 0.1}),
+        ("SGD", {"lr": 0.1, "momentum": 0.9, "nesterov": True}),
+    ],
+)
+def test_fused_optimizers_match_the_unfused_ones(name: str, kwargs: dict) -> None:
+    from functools import partial
+
+    from dlzoo.models import create_model
+
+    results = []
+    for fused in (False, True):
+        torch.manual_seed(0)
+        net = create_model("cnn", in_channels=1, num_classes=3, image_size=(8, 8))
+        optimizer = build_optimizer(partial(getattr(torch.optim, name), fused=fused, **kwargs), net)
+        x, y = torch.randn(16, 1, 8, 8), torch.randint(0, 3, (16,))
+        for _ in range(5):
+            optimizer.zero_grad()
+            torch.nn.functional.cross_entropy(net(x), y).backward()
+            optimizer.step()
+        results.append(torch.cat([p.detach().flatten() for p in net.parameters()]))
+    assert torch.allclose(results[0], results[1], rtol=1e-5, atol=1e-6)
