@@ -22,6 +22,7 @@ from torch import nn
 from torch.optim import Optimizer
 
 from dlzoo.optim import build_optimizer, build_scheduler
+from dlzoo.tasks.stepping import Stepping, backward_and_step, step_epoch_schedulers
 
 
 class Task(L.LightningModule):
@@ -41,6 +42,9 @@ class Task(L.LightningModule):
         scheduler: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
+        # see dlzoo.tasks.stepping: the same features at a fraction of the cost per step
+        self.automatic_optimization = False
+        self.stepping = Stepping()
         self.net = net
         self.optimizer_factory = optimizer
         self.scheduler_config = dict(scheduler) if scheduler else None
@@ -131,7 +135,16 @@ class Task(L.LightningModule):
         raise NotImplementedError
 
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
-        return self._shared_step(batch, "train")
+        loss = self._shared_step(batch, "train")
+        backward_and_step(self, loss, batch_idx)
+        return loss.detach()
+
+    def _log_epoch(self, stage: str) -> None:
+        raise NotImplementedError
+
+    def on_train_epoch_end(self) -> None:
+        self._log_epoch("train")
+        step_epoch_schedulers(self)
 
     def validation_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         return self._shared_step(batch, "val")
@@ -149,4 +162,7 @@ class Task(L.LightningModule):
             total_steps=self.trainer.estimated_stepping_batches,
             max_epochs=self.trainer.max_epochs,
         )
+        # Lightning ignores (and warns about) `monitor` under manual optimisation: the
+        # task steps the scheduler itself, see dlzoo.tasks.stepping
+        self.stepping.monitor = scheduler.pop("monitor", None)
         return {"optimizer": optimizer, "lr_scheduler": scheduler}

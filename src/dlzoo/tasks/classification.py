@@ -149,9 +149,6 @@ class ClassificationTask(Task):
             collection.reset()
         self._log_epoch_values(values)
 
-    def on_train_epoch_end(self) -> None:
-        self._log_epoch("train")
-
     def on_validation_epoch_end(self) -> None:
         self._log_epoch("val", self.val_metrics)
 

@@ -192,9 +192,6 @@ class ForecastTask(Task):
             naive.reset()
         self._log_epoch_values(values)
 
-    def on_train_epoch_end(self) -> None:
-        self._log_epoch("train")
-
     def on_validation_epoch_start(self) -> None:
         self.examples.pop("val", None)
 
