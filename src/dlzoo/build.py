@@ -232,6 +232,20 @@ def _optimizer(cfg: DictConfig, net: torch.nn.Module) -> Any:
     return factory
 
 
+def _stepping(trainer: DictConfig) -> Any:
+    """The trainer config's clipping and accumulation, for the task's manual stepping."""
+    from dlzoo.tasks.stepping import Stepping
+
+    accumulate = trainer.get("accumulate_grad_batches") or 1
+    if isinstance(accumulate, bool) or int(accumulate) != accumulate or accumulate < 1:
+        raise ConfigError(f"trainer.accumulate_grad_batches={accumulate} must be an integer >= 1")
+    clip = trainer.get("gradient_clip_val")
+    algorithm = trainer.get("gradient_clip_algorithm") or "norm"
+    if algorithm not in ("norm", "value"):
+        raise ConfigError(f"trainer.gradient_clip_algorithm={algorithm}; valid: norm, value")
+    return Stepping(int(accumulate), None if clip is None else float(clip), str(algorithm))
+
+
 def _task(cfg: DictConfig, net: torch.nn.Module, datamodule: Any) -> L.LightningModule:
     scheduler = (
         OmegaConf.to_container(cfg.scheduler, resolve=True) if cfg.get("scheduler") else None
@@ -250,9 +264,12 @@ def _task(cfg: DictConfig, net: torch.nn.Module, datamodule: Any) -> L.Lightning
 def _trainer(cfg: DictConfig, callbacks: list[Any], loggers: list[Any]) -> L.Trainer:
     if not loggers:  # Lightning refuses a learning-rate monitor with nowhere to log
         callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
-    # checkpoints and a progress bar only where configured (Lightning adds its own otherwise)
+    # checkpoints and a progress bar only where configured (Lightning adds its own otherwise);
+    # clipping and accumulation are the task's (manual optimisation, see _stepping)
     return instantiate(
         cfg.trainer,
+        gradient_clip_val=None,
+        accumulate_grad_batches=1,
         callbacks=callbacks,
         logger=loggers or False,
         enable_checkpointing=any(isinstance(c, ModelCheckpoint) for c in callbacks),
@@ -300,6 +317,8 @@ def build(cfg: DictConfig, fitted: dict[str, Any] | None = None) -> Run:
         datamodule.load_fitted_state(fitted)
     net = build_net(cfg.model, datamodule)
     task = _task(cfg, net, datamodule)
+    if hasattr(task, "stepping"):
+        task.stepping = _stepping(cfg.trainer)
     model_name = choice("model", str(cfg.model._target_).rsplit(".", 1)[-1])
     if fitted is None:
         check_pair(task, datamodule, model_name, data_name(datamodule))
