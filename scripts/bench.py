@@ -10,7 +10,11 @@ ways, and prints each fit time as a ratio to the compute-only floor:
   (checkpoints, TensorBoard, progress bar), early stopping off so all run equally long.
 
 All three use the experiment's optimizer (with dlzoo's decay groups), its scheduler,
-and the datamodule's batch sizes (training and evaluation). Usage::
+and the datamodule's batch sizes (training and evaluation). The floor and the textbook
+loop run the optimizer as PyTorch does by default; dlzoo runs it as its configs do
+(fused kernels): that choice is one of dlzoo's own levers, and ``floor (fused)`` shows
+the tight loop with it too. ``--profile`` adds one dlzoo run under Lightning's simple
+profiler and prints where its time goes per epoch. Usage::
 
     python scripts/bench.py                       # digits_cnn, 20 epochs, 3 repeats
     python scripts/bench.py --experiment mnist_cnn --epochs 5 --repeats 1
@@ -36,7 +40,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from dlzoo.optim import build_optimizer, build_scheduler
-from dlzoo.pipeline import build_net, train
+from dlzoo.pipeline import build, build_net, fit, train
 from dlzoo.train import compose_config
 
 Batches = Callable[[], Iterable[tuple[torch.Tensor, torch.Tensor]]]
@@ -59,11 +63,16 @@ def gather(loader: Iterable) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.cat(xs), torch.cat(ys)
 
 
-def plain_fit(cfg: DictConfig, train_batches: Batches, val_batches: Batches, dm) -> dict:
+def plain_fit(
+    cfg: DictConfig, train_batches: Batches, val_batches: Batches, dm, fused: bool = False
+) -> dict:
     """A hand-written loop: train an epoch, validate, step the scheduler."""
     torch.manual_seed(cfg.seed)
     net = build_net(cfg.model, dm)
-    optimizer = build_optimizer(instantiate(cfg.optimizer), net)
+    optimizer_cfg = OmegaConf.to_container(cfg.optimizer)
+    if not fused:  # PyTorch's default kernel
+        optimizer_cfg.pop("fused", None)
+    optimizer = build_optimizer(instantiate(optimizer_cfg), net)
     scheduler = None
     if cfg.get("scheduler"):
         config = OmegaConf.to_container(cfg.scheduler, resolve=True)
@@ -91,7 +100,7 @@ def plain_fit(cfg: DictConfig, train_batches: Batches, val_batches: Batches, dm)
     return {"fit_seconds": time.perf_counter() - start, "val_acc": correct / total}
 
 
-def run_floor(cfg: DictConfig, dm, data) -> dict:
+def run_floor(cfg: DictConfig, dm, data, fused: bool = False) -> dict:
     (xt, yt), (xv, yv) = data
     bs = cfg.data.batch_size
 
@@ -102,7 +111,7 @@ def run_floor(cfg: DictConfig, dm, data) -> dict:
 
     eb = dm.eval_batch_size  # validation batches as large as dlzoo's
     val = [(xv[i : i + eb], yv[i : i + eb]) for i in range(0, len(xv), eb)]
-    return plain_fit(cfg, train_batches, lambda: val, dm)
+    return plain_fit(cfg, train_batches, lambda: val, dm, fused)
 
 
 def run_textbook(cfg: DictConfig, dm, data) -> dict:
@@ -125,10 +134,11 @@ def main() -> None:
     parser.add_argument("--experiment", default="digits_cnn")
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--profile", action="store_true", help="where dlzoo's time goes")
     args = parser.parse_args()
     logging.getLogger("lightning").setLevel(logging.WARNING)
 
-    times: dict[str, list[float]] = {"floor": [], "textbook": [], "dlzoo": []}
+    times: dict[str, list[float]] = {"floor": [], "textbook": [], "dlzoo": [], "floor (fused)": []}
     accs: dict[str, list[float]] = {k: [] for k in times}
     for repeat in range(args.repeats):
         with tempfile.TemporaryDirectory() as tmp:
@@ -139,13 +149,13 @@ def main() -> None:
             dm.setup("fit")
             data = (gather(dm.train_dataloader()), gather(dm.val_dataloader()))
             # the order rotates so that no way always runs on a warm (or cold) machine
-            ways = ["floor", "textbook", "dlzoo"]
-            ways = ways[repeat % 3 :] + ways[: repeat % 3]
+            ways = list(times)
+            ways = ways[repeat % 4 :] + ways[: repeat % 4]
             for way in ways:
                 if way == "dlzoo":
                     result = run_dlzoo(compose_cfg(args.experiment, args.epochs, out), out)
-                elif way == "floor":
-                    result = run_floor(cfg, dm, data)
+                elif way.startswith("floor"):
+                    result = run_floor(cfg, dm, data, fused=way != "floor")
                 else:
                     result = run_textbook(cfg, dm, data)
                 times[way].append(result["fit_seconds"])
@@ -162,6 +172,27 @@ def main() -> None:
             f"{way:<10}{statistics.median(times[way]):>10.2f}{min(times[way]):>8.2f}"
             f"{statistics.median(paired):>24.3f}{statistics.median(accs[way]):>9.3f}"
         )
+    floor_ms = 1e3 * statistics.median(times["floor"]) / args.epochs
+    dlzoo_ms = 1e3 * statistics.median(times["dlzoo"]) / args.epochs
+    print(f"per epoch: floor {floor_ms:.1f} ms, dlzoo {dlzoo_ms:.1f} ms")
+    if args.profile:
+        profile(args.experiment, args.epochs)
+
+
+def profile(experiment: str, epochs: int) -> None:
+    """One dlzoo run under Lightning's simple profiler: ms per epoch of each action."""
+    from lightning.pytorch.profilers import SimpleProfiler
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = compose_cfg(experiment, epochs, Path(tmp))
+        run = build(cfg)
+        run.trainer.profiler = profiler = SimpleProfiler()
+        with contextlib.redirect_stdout(io.StringIO()):
+            fit(run)
+    rows = sorted(((sum(d), name) for name, d in profiler.recorded_durations.items()), reverse=True)
+    print("\nwhere dlzoo's fit time goes (Lightning's simple profiler; nested actions overlap):")
+    for total, name in rows[:14]:
+        print(f"  {1e3 * total / epochs:8.2f} ms/epoch  {name}")
 
 
 if __name__ == "__main__":
