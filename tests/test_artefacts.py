@@ -200,3 +200,12 @@ def test_checkpoint_writes_are_atomic(tmp_path, monkeypatch) -> None:
         io.save_checkpoint({"epoch": 2}, path)
     monkeypatch.undo()
     assert torch.load(path, weights_only=True) == {"epoch": 1}  # the whole old file
+
+
+def test_a_nan_loss_stops_the_run_naming_epoch_and_step(make_cfg) -> None:
+    from dlzoo.errors import TrainingError
+
+    cfg = make_cfg("debug=limit", "logger=none", "optimizer.lr=1e30", "model.batch_norm=false")
+    with pytest.raises(TrainingError, match=r"NaN or infinite in epoch \d+ at step \d+"):
+        train(cfg)
+    assert not (Path(cfg.paths.output_dir) / "metrics.json").exists()
