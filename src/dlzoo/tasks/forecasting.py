@@ -99,7 +99,7 @@ class ForecastTask(Task):
         self.examples: dict[str, dict[str, torch.Tensor]] = {}
 
     @property
-    def num_targets(self) -> int:
+    def output_size(self) -> int:
         return int(self.scale.numel())
 
     def to_original(self, values: torch.Tensor) -> torch.Tensor:
@@ -119,7 +119,7 @@ class ForecastTask(Task):
         if self.window_norm == "none":
             return self.net(x)
         last = x[:, -1:, :]  # (B, 1, F)
-        return self.net(x - last) + last[..., : self.num_targets]
+        return self.net(x - last) + last[..., : self.output_size]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forecast(x)
@@ -148,7 +148,7 @@ class ForecastTask(Task):
             return loss
         pred, truth = self.to_original(pred.detach()), self.to_original(y)
         # the naive forecast: the last observed value of each target, for every step ahead
-        naive = self.to_original(x[:, -1:, : self.num_targets]).expand_as(truth)
+        naive = self.to_original(x[:, -1:, : self.output_size]).expand_as(truth)
         getattr(self, f"{stage}_metrics").update(pred, truth)
         getattr(self, f"{stage}_naive").update(naive, truth)
         if stage not in self.examples:
@@ -167,7 +167,7 @@ class ForecastTask(Task):
         pick = torch.linspace(0, x.shape[0] - 1, min(FIGURE_WINDOWS, x.shape[0])).long()
         pick = pick.unique().to(x.device)
         self.examples[stage] = {
-            "history": self.to_original(x[pick, :, : self.num_targets]).cpu(),
+            "history": self.to_original(x[pick, :, : self.output_size]).cpu(),
             "truth": truth[pick].cpu(),
             "forecast": pred[pick].cpu(),
             "naive": naive[pick].cpu(),
