@@ -138,6 +138,24 @@ def test_no_heavy_optional_imports_unless_configured(tmp_path: Path) -> None:
     assert "LOADED []" in proc.stdout
 
 
+# loaded only where a run uses them: scikit-learn (and pandas, which it imports) for the
+# digits data and the logistic-regression baseline, the time-series readers, ONNX for
+# export, the TensorBoard logger (Lightning itself brings scipy and matplotlib)
+LAZY = ("sklearn", "pandas", "statsmodels", "sktime", "onnx", "onnxruntime", "tensorboard")
+ENTRY_MODULES = ("train", "pipeline", "build", "artefacts", "evaluate", "predict", "export")
+
+
+def test_importing_dlzoo_loads_no_optional_heavy_module(tmp_path: Path) -> None:
+    imports = "\n".join(f"import dlzoo.{name}" for name in ENTRY_MODULES)
+    code = (
+        f"import sys\nimport dlzoo\n{imports}\n"
+        f"print('LOADED', sorted({{m.split('.')[0] for m in sys.modules}} & set({LAZY!r})))\n"
+    )
+    proc = run([sys.executable, "-c", code], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "LOADED []" in proc.stdout
+
+
 @pytest.mark.skipif(
     __import__("importlib").util.find_spec("mlflow") is None, reason="mlflow extra not installed"
 )
@@ -175,3 +193,14 @@ def test_benchmark_prints_the_three_ratios(tmp_path: Path) -> None:
     assert float(rows["floor"][2]) == 1.0
     assert float(rows["textbook"][2]) > 0 and float(rows["dlzoo"][2]) > 0
     assert 0 <= float(rows["dlzoo"][3]) <= 1
+
+
+@pytest.mark.slow
+def test_startup_benchmark_prints_both_ratios(tmp_path: Path) -> None:
+    bench = [sys.executable, str(REPO / "scripts" / "bench_startup.py"), "--repeats", "1"]
+    proc = run(bench, tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = {line.split()[0]: line.split()[1:] for line in proc.stdout.splitlines() if line}
+    # columns: median s, ratio to import, then every repeat's seconds
+    assert float(rows["import"][1]) == 1.0
+    assert float(rows["train"][0]) > 0 and float(rows["predict"][0]) > 0
