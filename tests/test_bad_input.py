@@ -96,6 +96,12 @@ CASES = [
         ["unknown experiment option 'digits_cnnn'", "mnist_cnn"],
     ),
     (
+        "override-syntax",
+        "train",
+        ["optimizer.lr=1e-3", "model.dropout=[0.1"],
+        ["cannot parse the override 'model.dropout=[0.1'", "brackets"],
+    ),
+    (
         "incompatible-net-data",
         "train",
         ["data=sunspots", "task=forecast", "optimized_metric=val/mase", "optimized_mode=min"],

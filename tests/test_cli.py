@@ -156,6 +156,27 @@ def test_importing_dlzoo_loads_no_optional_heavy_module(tmp_path: Path) -> None:
     assert "LOADED []" in proc.stdout
 
 
+def test_preflight_composes_the_command_line_once(tmp_path: Path, monkeypatch) -> None:
+    import dlzoo.train as train
+    from dlzoo.errors import ConfigError
+
+    calls: list[list[str]] = []
+    compose = train._compose
+    monkeypatch.setattr(
+        train, "_compose", lambda overrides: calls.append(overrides) or compose(overrides)
+    )
+    monkeypatch.setenv("DLZOO_LOG_DIR", str(tmp_path / "logs"))
+    overrides = ["experiment=digits_mlp", "optimizer.lr=1e-3,3e-3", "hydra.job.chdir=false"]
+    assert train.preflight(overrides) == overrides
+    # one composition (a sweep at its first value) served the key check and the log dir
+    assert calls == [["experiment=digits_mlp", "optimizer.lr=0.001"]]
+    assert (tmp_path / "logs").is_dir()
+    calls.clear()
+    with pytest.raises(ConfigError, match="resume=true: no run of task 'digits_cnn'"):
+        train.preflight(["resume=true"])
+    assert len(calls) == 1
+
+
 @pytest.mark.skipif(
     __import__("importlib").util.find_spec("mlflow") is None, reason="mlflow extra not installed"
 )

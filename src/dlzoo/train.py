@@ -4,8 +4,10 @@ Composes ``conf/train.yaml`` with Hydra and calls :func:`dlzoo.pipeline.train`. 
 input (a :class:`~dlzoo.errors.DlzooError`) is reported as one ``error:`` line on
 stderr with exit status 2, and the run directory it would have used is removed.
 Before Hydra starts, :func:`preflight` catches what Hydra would report as a page of
-text or a traceback (an unknown key or group option, an unwritable log directory) and
-turns ``resume=true`` into the latest run's own overrides, directory and ``last.ckpt``.
+text or a traceback (an override it cannot parse, an unknown key or group option, an
+unwritable log directory) and turns ``resume=true`` into the latest run's own
+overrides, directory and ``last.ckpt``; it composes the command line once for all of
+that (Hydra then composes it twice more, to choose the run mode and to run).
 
 From Python, the same run is ``pipeline.train(compose_config([...], run_dir))``.
 """
@@ -109,15 +111,67 @@ def _missing_option(exc: Exception) -> ConfigError | None:
     return ConfigError(f"unknown {group or 'config'} option '{name}'{listed}")
 
 
-def check_overrides(overrides: list[str]) -> None:
-    """Fail early on ``group.key=value`` overrides of keys that do not exist.
+def _compose(overrides: list[str]) -> DictConfig:
+    """``train.yaml`` composed with ``overrides``, without Hydra's own config."""
+    from hydra import compose, initialize_config_dir
 
-    Hydra rejects them too, but without saying which keys exist; this lists them.
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        return compose(config_name="train", overrides=overrides)
+
+
+def _syntax_error(overrides: list[str], exc: Exception) -> ConfigError:
+    """Hydra's parse error as one line naming the override it comes from."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import OverrideParseException
+
+    parser = OverridesParser.create()
+    where = ""
+    for override in overrides:  # Hydra's message does not say which one it was
+        try:
+            parser.parse_overrides([override])
+        except OverrideParseException:
+            where = f" {override!r}"
+            break
+    reason = str(exc).strip().splitlines()[0]
+    return ConfigError(
+        f"cannot parse the override{where}: {reason}; check its brackets and quotes "
+        "(grammar: https://hydra.cc/docs/advanced/override_grammar/basic/)"
+    )
+
+
+def _unknown_key(key: str, firsts: list[str]) -> ConfigError | None:
+    """The unknown ``key`` named with the keys its parent has (``None``: can't tell)."""
+    from hydra.errors import ConfigCompositionException
+
+    try:
+        cfg = _compose([o for o in firsts if not o.startswith(f"{key}=")])
+    except ConfigCompositionException:
+        return None
+    parent, _, leaf = key.rpartition(".")
+    node = OmegaConf.select(cfg, parent) if parent else cfg
+    valid = sorted(k for k in node if not str(k).startswith("_")) if node else []
+    where = parent or "the root config"
+    return ConfigError(
+        f"unknown key '{key}': {where} has no '{leaf}'; valid keys: {', '.join(valid)}"
+    )
+
+
+def check_overrides(overrides: list[str]) -> DictConfig | None:
+    """Compose ``train.yaml`` as the run will, failing early on bad overrides.
+
+    Hydra rejects unknown keys and options too, but without saying which exist, and a
+    syntax error reaches the user as a traceback; these become one line that does.
+    The composed config serves the other checks, so the command line is composed once
+    before Hydra's run.
+
+    Returns:
+        The config, each sweep at its first value (a sweep that cannot be expanded
+        here: the defaults), or ``None`` where Hydra will report the problem itself.
 
     Raises:
-        ConfigError: naming the unknown key and the keys its parent has.
+        ConfigError: a syntax error, an unknown key (listing its parent's keys) or an
+            unknown group option (listing the valid ones).
     """
-    from hydra import compose, initialize_config_dir
     from hydra.errors import (
         ConfigCompositionException,
         MissingConfigException,
@@ -125,46 +179,23 @@ def check_overrides(overrides: list[str]) -> None:
     )
 
     try:
-        firsts = _first_values(overrides)
-    except OverrideParseException:
-        return  # Hydra reports syntax errors itself
-    if not firsts:
-        return
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        try:
-            compose(config_name="train", overrides=firsts)
-            return
-        except OverrideParseException:
-            return
-        except MissingConfigException as exc:
-            missing = _missing_option(exc)
-            if missing:
-                raise missing from None
-            return
-        except ConfigCompositionException as exc:
-            match = re.search(r"Could not override '([^']+)'", str(exc))
-            if not match or "not in struct" not in str(exc.__cause__ or exc):
-                return  # e.g. an unknown group option: Hydra lists the valid ones
-            key = match.group(1)
-            rest = [o for o in firsts if not o.startswith(f"{key}=")]
-            try:
-                cfg = compose(config_name="train", overrides=rest)
-            except ConfigCompositionException:
-                return
-    parent, _, leaf = key.rpartition(".")
-    node = OmegaConf.select(cfg, parent) if parent else cfg
-    valid = sorted(k for k in node if not str(k).startswith("_")) if node else []
-    where = parent or "the root config"
-    raise ConfigError(
-        f"unknown key '{key}': {where} has no '{leaf}'; valid keys: {', '.join(valid)}"
-    )
-
-
-def _compose_plain(overrides: list[str]) -> DictConfig:
-    from hydra import compose, initialize_config_dir
-
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        return compose(config_name="train", overrides=overrides)
+        firsts = _first_values(overrides) or []
+        return _compose(firsts)
+    except OverrideParseException as exc:
+        raise _syntax_error(overrides, exc) from None
+    except MissingConfigException as exc:
+        missing = _missing_option(exc)
+        if missing:
+            raise missing from None
+        return None
+    except ConfigCompositionException as exc:
+        match = re.search(r"Could not override '([^']+)'", str(exc))
+        if not match or "not in struct" not in str(exc.__cause__ or exc):
+            return None  # Hydra's own message says what is wrong
+        error = _unknown_key(match.group(1), firsts)
+        if error is None:
+            return None
+        raise error from None
 
 
 def _check_writable(log_dir: Path) -> None:
@@ -221,9 +252,9 @@ def preflight(overrides: list[str]) -> list[str]:
     Raises:
         ConfigError: one line naming the problem and the fix.
     """
-    check_overrides(overrides)
-    firsts = _first_values(overrides) or []
-    cfg = _compose_plain([o for o in firsts if not _key(o).startswith("hydra")])
+    cfg = check_overrides(overrides)
+    if cfg is None:
+        return overrides  # Hydra fails on the same composition and says why
     _check_writable(Path(cfg.paths.log_dir))
     if cfg.get("resume"):
         return resume_overrides(overrides, cfg)
