@@ -146,6 +146,40 @@ def test_export_matches_pytorch_with_its_preprocessing(digits_run, tmp_path, fmt
     assert (got - want).abs().max() <= 1e-4
 
 
+def test_predict_and_export_build_no_trainer(digits_run, tmp_path, monkeypatch) -> None:
+    import dlzoo.build
+
+    def no_trainer(*args, **kwargs):
+        raise AssertionError("predict and export call the task; they need no Trainer")
+
+    run_dir, _ = digits_run
+    assert rebuild(run_dir, trainer=False).trainer is None
+    monkeypatch.setattr(dlzoo.build, "_fit_parts", no_trainer)
+    _digit_pngs(tmp_path / "images", count=2)
+    assert predict(run_dir, tmp_path / "images", tmp_path / "out.csv")["rows"] == 2
+    assert export(run_dir, "torchscript", tmp_path / "model.pt")["max_abs_diff"] <= 1e-4
+
+
+def test_predict_cli_on_one_image_loads_no_training_machinery(digits_run, tmp_path) -> None:
+    """One PNG through dlzoo-predict: no scikit-learn (the digits data, the baseline), no
+    pandas, no logger packages; the answer is the model's."""
+    run_dir, _ = digits_run
+    _digit_pngs(tmp_path / "images", count=1)
+    lazy = ("sklearn", "pandas", "tensorboard", "onnx", "onnxruntime", "statsmodels", "sktime")
+    code = (
+        "import sys\nfrom dlzoo.predict import main\n"
+        f"sys.argv = ['dlzoo-predict', 'run_dir={run_dir}', 'input={tmp_path / 'images'}', "
+        f"'output={tmp_path / 'one.csv'}']\nmain()\n"
+        f"print('LOADED', sorted({{m.split('.')[0] for m in sys.modules}} & set({lazy!r})))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "LOADED []" in proc.stdout
+    assert len((tmp_path / "one.csv").read_text().splitlines()) == 2
+
+
 def test_deterministic_mode_gives_identical_metrics(make_cfg, tmp_path) -> None:
     results = []
     for i in range(2):

@@ -163,6 +163,7 @@ def rebuild(
     *,
     setup_data: bool = False,
     output_dir: str | Path | None = None,
+    trainer: bool = True,
 ) -> Any:
     """The run that ``run_dir`` holds, with the checkpoint's weights loaded.
 
@@ -172,9 +173,12 @@ def rebuild(
         setup_data: set the datamodule up from its data (to evaluate); otherwise the
             checkpoint's fitted preprocessing is restored and no data is read.
         output_dir: where the rebuilt run writes (default: ``run_dir``).
+        trainer: build a Trainer (to validate or test); predicting and exporting call
+            the task directly and pass ``False`` (the run's ``trainer`` is then ``None``).
 
     Returns:
-        A :class:`dlzoo.build.Run` without loggers or callbacks, in eval mode.
+        A :class:`dlzoo.build.Run` without loggers or configured callbacks, in eval
+        mode.
     """
     from dlzoo.build import build
 
@@ -185,7 +189,7 @@ def rebuild(
     if output_dir is not None:
         cfg.paths.output_dir = str(Path(output_dir).resolve())
     cfg.callbacks, cfg.logger = None, None
-    run = build(cfg, fitted=None if setup_data else section.get("fitted"))
+    run = build(cfg, fitted=None if setup_data else section.get("fitted"), trainer=trainer)
     run.model_name = str(section.get("model") or run.model_name)
     check_checkpoint_fits(checkpoint, path, run.net, run.model_name)
     run.task.load_state_dict(checkpoint["state_dict"])

@@ -4,6 +4,8 @@
 datamodule), the task, the callbacks, the loggers and the Trainer, and checks the net /
 datamodule pair on one real batch. Train, evaluate, predict, export and tune all start
 here; :func:`dlzoo.artefacts.rebuild` gives the same ``Run`` from a run directory.
+``build(cfg, trainer=False)`` stops at the task: predicting and exporting call the task
+directly and need no Trainer, callbacks or loggers.
 
 With ``fitted`` (the fitted preprocessing saved in a checkpoint) the datamodule is not
 set up: what the net and the task need comes from the saved state, so predicting and
@@ -46,7 +48,7 @@ class Run:
     datamodule: L.LightningDataModule
     net: torch.nn.Module
     task: L.LightningModule
-    trainer: L.Trainer
+    trainer: L.Trainer | None  # None: built with trainer=False
     callbacks: list[Any] = field(default_factory=list)
     loggers: list[Any] = field(default_factory=list)
     net_kwargs: dict[str, Any] = field(default_factory=dict)
@@ -289,20 +291,35 @@ def _check_batch_size(datamodule: Any) -> None:
         )
 
 
-def build(cfg: DictConfig, fitted: dict[str, Any] | None = None) -> Run:
+def _fit_parts(
+    cfg: DictConfig, model_name: str, net_kwargs: dict[str, Any]
+) -> tuple[list[Any], list[Any], L.Trainer]:
+    """The callbacks (the configured ones and dlzoo's own), the loggers and the Trainer."""
+    from dlzoo.callbacks.finite_loss import FiniteLoss
+    from dlzoo.callbacks.run_state import RunState
+
+    callbacks = [
+        *instantiate_dict(cfg.get("callbacks")),
+        RunState(model_name, net_kwargs),
+        FiniteLoss(),
+    ]
+    loggers = instantiate_dict(cfg.get("logger"))
+    return callbacks, loggers, _trainer(cfg, callbacks, loggers)
+
+
+def build(cfg: DictConfig, fitted: dict[str, Any] | None = None, *, trainer: bool = True) -> Run:
     """Build every part of a run from a composed config; see the module docstring.
 
     Args:
         cfg: the composed ``train.yaml`` config.
         fitted: a datamodule's fitted state (from a checkpoint) to restore instead of
             setting the datamodule up from its data.
+        trainer: also build the callbacks, the loggers and the Trainer (``False``: the
+            run's ``trainer`` is ``None`` and its ``callbacks`` and ``loggers`` empty).
 
     Raises:
         ConfigError, DataError: bad input, before anything is trained or written.
     """
-    from dlzoo.callbacks.finite_loss import FiniteLoss
-    from dlzoo.callbacks.run_state import RunState
-
     validate_config(cfg)
     for message in _QUIET:
         warnings.filterwarnings("ignore", message=message)
@@ -323,22 +340,16 @@ def build(cfg: DictConfig, fitted: dict[str, Any] | None = None) -> Run:
     if fitted is None:
         check_pair(task, datamodule, model_name, data_name(datamodule))
     net_kwargs = {k: _plain(v) for k, v in datamodule.net_kwargs().items()}
-    callbacks = [
-        *instantiate_dict(cfg.get("callbacks")),
-        RunState(model_name, net_kwargs),
-        FiniteLoss(),
-    ]
-    loggers = instantiate_dict(cfg.get("logger"))
-    trainer = _trainer(cfg, callbacks, loggers)
-    return Run(
+    run = Run(
         cfg,
         datamodule,
         net,
         task,
-        trainer,
-        callbacks,
-        loggers,
-        net_kwargs,
-        model_name,
-        data_name(datamodule),
+        None,
+        net_kwargs=net_kwargs,
+        model_name=model_name,
+        data_name=data_name(datamodule),
     )
+    if trainer:
+        run.callbacks, run.loggers, run.trainer = _fit_parts(cfg, model_name, net_kwargs)
+    return run

@@ -125,7 +125,7 @@ def export(
 
     if fmt not in FORMATS:
         raise ConfigError(f"format={fmt} is not supported; valid: {', '.join(FORMATS)}")
-    run = rebuild(run_dir, ckpt_path or None, setup_data=False)
+    run = rebuild(run_dir, ckpt_path or None, setup_data=False, trainer=False)
     model = InferenceModel(run.datamodule.input_transform(), run.task).eval()
     path = Path(output) if output else Path(run_dir) / "export" / f"model{FORMATS[fmt]}"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -90,7 +90,7 @@ def predict(
     """
     from dlzoo.artefacts import rebuild
 
-    run = rebuild(run_dir, ckpt_path or None, setup_data=False)
+    run = rebuild(run_dir, ckpt_path or None, setup_data=False, trainer=False)
     given = run.datamodule.predict_inputs(input_path)
     start = time.perf_counter()
     predicted = predict_tensors(run.task, given.inputs, int(batch_size))
