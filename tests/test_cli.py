@@ -177,6 +177,23 @@ def test_preflight_composes_the_command_line_once(tmp_path: Path, monkeypatch) -
     assert len(calls) == 1
 
 
+def test_cli_run_leaves_every_logger_complete(tmp_path: Path) -> None:
+    """What is written last (the HPARAMS metrics, the CSV rows, the log's result line)
+    is on disk when the process has exited: the quick exit skips no flush."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    proc = run([*TRAIN, "debug=limit", "logger=many"], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (metrics,) = written_metrics(tmp_path)
+    run_dir = metrics.parent
+    events = EventAccumulator(str(run_dir / "tensorboard")).Reload()
+    assert {"hparams/test/acc", "val/acc"} <= set(events.Tags()["scalars"])
+    assert "test/confusion_matrix" in events.Tags()["images"]
+    header = (run_dir / "csv" / "metrics.csv").read_text().splitlines()[0]
+    assert "hparams/test/acc" in header.split(",")
+    assert "result: test/acc" in (run_dir / "digits_cnn.log").read_text()
+
+
 @pytest.mark.skipif(
     __import__("importlib").util.find_spec("mlflow") is None, reason="mlflow extra not installed"
 )

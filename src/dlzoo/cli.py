@@ -1,9 +1,11 @@
 """What the ``key=value`` entry points share (``dlzoo-eval``, ``dlzoo-predict``,
 ``dlzoo-export``): argument parsing, ``--help``, and bad input as one ``error:`` line
-with exit status 2."""
+with exit status 2; and, for every console script, :func:`quick_exit`."""
 
 from __future__ import annotations
 
+import atexit
+import gc
 import sys
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -41,6 +43,22 @@ def parse_args(argv: list[str], defaults: Mapping[str, Any], required: set[str])
     return out
 
 
+def quick_exit() -> None:
+    """Spare this process the garbage collection of everything at interpreter shutdown.
+
+    Once torch and Lightning are imported, Python's teardown collects their whole
+    module graph (hundreds of thousands of objects in reference cycles): about a second
+    on the project's 2-core machine, after the command's work is done. ``gc.freeze()``
+    as the process exits leaves those objects to the operating system. The other exit
+    handlers still run (logging's flush and close, loggers, multiprocessing), and
+    objects freed by reference counting are still finalised; only garbage in reference
+    cycles is not collected, which nothing here relies on: files are closed and
+    loggers finalised explicitly. Console scripts only: a library caller's process
+    goes on.
+    """
+    atexit.register(gc.freeze)
+
+
 def run_entry(
     usage: str,
     defaults: Mapping[str, Any],
@@ -53,6 +71,7 @@ def run_entry(
     # Lightning's start-up notes (accelerators, tips) are noise for a one-shot command
     for name in ("lightning.pytorch", "lightning.pytorch.utilities.rank_zero"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    quick_exit()
     argv = sys.argv[1:]
     if {"-h", "--help"} & set(argv):
         print(usage.strip())

@@ -265,6 +265,9 @@ def main() -> None:
     """Console script ``dlzoo-train``."""
     from hydra._internal.utils import get_args_parser
 
+    from dlzoo.cli import quick_exit
+
+    quick_exit()
     args, _ = get_args_parser().parse_known_args()
     if not (args.help or args.hydra_help or args.cfg or args.info or args.shell_completion):
         try:
