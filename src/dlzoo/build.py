@@ -295,13 +295,11 @@ def _fit_parts(
     cfg: DictConfig, model_name: str, net_kwargs: dict[str, Any]
 ) -> tuple[list[Any], list[Any], L.Trainer]:
     """The callbacks (the configured ones and dlzoo's own), the loggers and the Trainer."""
-    from dlzoo.callbacks.finite_loss import FiniteLoss
     from dlzoo.callbacks.run_state import RunState
 
     callbacks = [
         *instantiate_dict(cfg.get("callbacks")),
         RunState(model_name, net_kwargs),
-        FiniteLoss(),
     ]
     loggers = instantiate_dict(cfg.get("logger"))
     return callbacks, loggers, _trainer(cfg, callbacks, loggers)

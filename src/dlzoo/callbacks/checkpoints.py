@@ -3,14 +3,19 @@
 Lightning's ``ModelCheckpoint(save_last=True)`` writes ``last.ckpt`` only when it also
 saves a top-k checkpoint, so with ``save_top_k=1`` it is a copy of the best one, and a
 run resumed from it restarts at the best epoch rather than the last. This callback
-writes ``last.ckpt`` at the end of every training epoch: after that epoch's validation,
+writes ``last.ckpt`` at the end of a training epoch: after that epoch's validation,
 early stopping and best checkpoint (Lightning runs checkpoint callbacks last, in their
-order), so a resumed run continues with all of their states.
+order), so a resumed run continues with all of their states. It writes at most every
+``min_interval_s`` seconds, and always after the run's final epoch: writing a small
+net's checkpoint every 0.1 s epoch cost 4 % of its training time, while a crash then
+costs at most that many seconds of training.
 """
 
 from __future__ import annotations
 
+import math
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +25,20 @@ from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 
 class LastCheckpoint(ModelCheckpoint):
-    """``<dirpath>/last.ckpt``, overwritten at the end of every training epoch.
+    """``<dirpath>/last.ckpt``, overwritten at the end of a training epoch.
 
     Args:
         dirpath: the run's checkpoint folder.
-        every_n_epochs: write it every this many epochs (1: every epoch).
+        every_n_epochs: consider writing it every this many epochs.
+        min_interval_s: seconds since the last write before the next one (0: every
+            epoch); the final epoch is always written.
     """
 
-    def __init__(self, dirpath: str | Path, every_n_epochs: int = 1) -> None:
+    def __init__(
+        self, dirpath: str | Path, every_n_epochs: int = 1, min_interval_s: float = 10.0
+    ) -> None:
+        self.min_interval_s = float(min_interval_s)
+        self._written_at = -math.inf
         super().__init__(
             dirpath=dirpath,
             filename="last",
@@ -43,6 +54,21 @@ class LastCheckpoint(ModelCheckpoint):
     @property
     def path(self) -> Path:
         return Path(str(self.dirpath)) / "last.ckpt"
+
+    def on_train_start(self, trainer: Any, pl_module: Any) -> None:
+        super().on_train_start(trainer, pl_module)
+        self._written_at = time.monotonic()
+
+    def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
+        max_steps = trainer.max_steps if trainer.max_steps and trainer.max_steps > 0 else math.inf
+        final = (
+            trainer.should_stop  # early stopping (it runs before checkpoint callbacks)
+            or trainer.current_epoch + 1 >= (trainer.max_epochs or math.inf)
+            or trainer.global_step >= max_steps
+        )
+        if final or time.monotonic() - self._written_at >= self.min_interval_s:
+            super().on_train_epoch_end(trainer, pl_module)
+            self._written_at = time.monotonic()
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):

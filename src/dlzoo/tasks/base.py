@@ -21,6 +21,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.optim import Optimizer
 
+from dlzoo.errors import TrainingError
 from dlzoo.optim import build_optimizer, build_scheduler
 from dlzoo.tasks.stepping import Stepping, backward_and_step, step_epoch_schedulers
 
@@ -142,9 +143,32 @@ class Task(L.LightningModule):
     def _log_epoch(self, stage: str) -> None:
         raise NotImplementedError
 
+    def on_train_epoch_start(self) -> None:
+        self._epoch_first_step = self.trainer.global_step
+
     def on_train_epoch_end(self) -> None:
+        self._check_finite_loss()
         self._log_epoch("train")
         step_epoch_schedulers(self)
+
+    def _check_finite_loss(self) -> None:
+        """Stop at the end of an epoch whose training loss was NaN or infinite.
+
+        The epoch's loss sum is NaN or infinite as soon as one step's loss is; looking
+        once an epoch costs no per-step work or host synchronisation.
+
+        Raises:
+            TrainingError: naming the epoch and its optimizer steps.
+        """
+        sums = self._sums.get("train")
+        if sums is None or bool(torch.isfinite(sums[0])):
+            return
+        first = getattr(self, "_epoch_first_step", 0) + 1
+        raise TrainingError(
+            f"the training loss became NaN or infinite in epoch {self.current_epoch + 1} "
+            f"(optimizer steps {first}-{self.trainer.global_step}): lower optimizer.lr, "
+            "set trainer.gradient_clip_val=1.0, or check the data for NaN values"
+        )
 
     def validation_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         return self._shared_step(batch, "val")
