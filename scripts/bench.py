@@ -12,7 +12,7 @@ ways, and prints each fit time as a ratio to the compute-only floor:
 All three use the experiment's optimizer (with dlzoo's decay groups), its scheduler,
 and the datamodule's batch sizes (training and evaluation). The floor and the textbook
 loop run the optimizer as PyTorch does by default; dlzoo runs it as its configs do
-(fused kernels): that choice is one of dlzoo's own levers, and ``floor (fused)`` shows
+(fused kernels): that choice is one of dlzoo's own levers, and ``floor+fused`` shows
 the tight loop with it too. ``--profile`` adds one dlzoo run under Lightning's simple
 profiler and prints where its time goes per epoch. Usage::
 
@@ -138,7 +138,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.getLogger("lightning").setLevel(logging.WARNING)
 
-    times: dict[str, list[float]] = {"floor": [], "textbook": [], "dlzoo": [], "floor (fused)": []}
+    times: dict[str, list[float]] = {"floor": [], "textbook": [], "dlzoo": [], "floor+fused": []}
     accs: dict[str, list[float]] = {k: [] for k in times}
     for repeat in range(args.repeats):
         with tempfile.TemporaryDirectory() as tmp:

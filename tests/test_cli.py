@@ -228,7 +228,7 @@ def test_benchmark_prints_the_three_ratios(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = {line.split()[0]: line.split()[1:] for line in proc.stdout.splitlines() if line}
     # columns: median s, best s, paired ratio to the floor, val acc
-    assert float(rows["floor"][2]) == 1.0
+    assert float(rows["floor"][2]) == 1.0 and float(rows["floor+fused"][2]) > 0
     assert float(rows["textbook"][2]) > 0 and float(rows["dlzoo"][2]) > 0
     assert 0 <= float(rows["dlzoo"][3]) <= 1
 
