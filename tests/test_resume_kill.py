@@ -18,6 +18,8 @@ CASES = {
     # experiment, epochs, the step to die at (mid-epoch: not a multiple of the batches)
     "image": ("digits_cnn", 4, 45),
     "series": ("sunspots_gru", 4, 13),
+    # BasicMotions: 32 training cases in batches of 16, 2 steps an epoch
+    "sequence": ("motions_gru", 4, 5),
 }
 
 
