@@ -84,6 +84,12 @@ CASES = [
         ["unknown key 'model.hidden_size'", "hidden_sizes"],
     ),
     (
+        "unknown-top-level-key",
+        "train",
+        ["nope.x=1"],
+        ["unknown key 'nope.x': the root config has no 'nope'", "optimizer"],
+    ),
+    (
         "unknown-group-option",
         "train",
         ["model=cnnn"],

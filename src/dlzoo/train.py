@@ -148,8 +148,11 @@ def _unknown_key(key: str, firsts: list[str]) -> ConfigError | None:
     except ConfigCompositionException:
         return None
     parent, _, leaf = key.rpartition(".")
+    # the deepest part of the key that exists (for `nope.x=1`: the root config)
+    while parent and not isinstance(OmegaConf.select(cfg, parent), DictConfig):
+        parent, _, leaf = parent.rpartition(".")
     node = OmegaConf.select(cfg, parent) if parent else cfg
-    valid = sorted(k for k in node if not str(k).startswith("_")) if node else []
+    valid = sorted(k for k in node if not str(k).startswith("_"))
     where = parent or "the root config"
     return ConfigError(
         f"unknown key '{key}': {where} has no '{leaf}'; valid keys: {', '.join(valid)}"
