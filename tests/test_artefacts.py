@@ -49,7 +49,8 @@ def test_checkpoints_load_with_weights_only_and_carry_the_run(digits_run) -> Non
         checkpoint = torch.load(run_dir / "checkpoints" / name, weights_only=True)
         section = checkpoint["dlzoo"]
         assert section["model"] == "cnn" and section["net_kwargs"]["in_channels"] == 1
-        assert section["fitted"]["class_names"] == [str(i) for i in range(10)]
+        fitted = checkpoint["DigitsDataModule"]["fitted"]  # Lightning's datamodule entry
+        assert fitted["class_names"] == [str(i) for i in range(10)]
         assert {"python", "numpy", "torch"} <= set(section["rng"])
 
 

@@ -102,6 +102,24 @@ def check_checkpoint_fits(
         )
 
 
+def fitted_state(checkpoint: dict[str, Any], cfg: DictConfig, path: str | Path) -> Any:
+    """The datamodule's fitted preprocessing from the entry Lightning saved for it.
+
+    Raises:
+        DataError: the checkpoint holds no state of the run's datamodule.
+    """
+    from hydra.utils import get_class
+
+    key = get_class(str(cfg.data._target_)).__qualname__  # Lightning's key for it
+    entry = checkpoint.get(key)
+    if not isinstance(entry, dict) or "fitted" not in entry:
+        raise DataError(
+            f"checkpoint {path} holds no fitted state of the run's datamodule {key}: "
+            "pass a checkpoint of this run"
+        )
+    return entry["fitted"]
+
+
 def save_run_config(cfg: DictConfig, run_dir: str | Path) -> None:
     """Write ``.hydra/config.yaml`` for a run composed outside the CLI (Hydra writes it
     for CLI runs), so every run directory can be rebuilt from itself."""
@@ -189,7 +207,8 @@ def rebuild(
     if output_dir is not None:
         cfg.paths.output_dir = str(Path(output_dir).resolve())
     cfg.callbacks, cfg.logger = None, None
-    run = build(cfg, fitted=None if setup_data else section.get("fitted"), trainer=trainer)
+    fitted = None if setup_data else fitted_state(checkpoint, cfg, path)
+    run = build(cfg, fitted=fitted, trainer=trainer)
     run.model_name = str(section.get("model") or run.model_name)
     check_checkpoint_fits(checkpoint, path, run.net, run.model_name)
     run.task.load_state_dict(checkpoint["state_dict"])

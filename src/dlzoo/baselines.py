@@ -8,6 +8,7 @@ fitted on the training split only), both scored on the test split.
 from __future__ import annotations
 
 import logging
+import warnings
 from typing import Any
 
 import numpy as np
@@ -56,8 +57,6 @@ def logreg_accuracy(
     Shapes:
         x_train (N, F), y_train (N,), x_test (M, F), y_test (M,)
     """
-    import warnings
-
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
 

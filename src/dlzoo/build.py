@@ -332,8 +332,7 @@ def build(cfg: DictConfig, fitted: dict[str, Any] | None = None, *, trainer: boo
         datamodule.load_fitted_state(fitted)
     net = build_net(cfg.model, datamodule)
     task = _task(cfg, net, datamodule)
-    if hasattr(task, "stepping"):
-        task.stepping = _stepping(cfg.trainer)
+    task.stepping = _stepping(cfg.trainer)
     model_name = choice("model", str(cfg.model._target_).rsplit(".", 1)[-1])
     if fitted is None:
         check_pair(task, datamodule, model_name, data_name(datamodule))

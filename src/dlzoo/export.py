@@ -71,9 +71,9 @@ def example_input(net_kwargs: dict[str, Any], batch_size: int = 4) -> torch.Tens
     )
 
 
-def _onnx(model: nn.Module, example: torch.Tensor, path: Path) -> torch.Tensor:
+def _onnx(model: nn.Module, example: torch.Tensor, path: Path) -> None:
     try:
-        import onnxruntime
+        import onnxruntime  # noqa: F401  (checked before the export's work)
     except ImportError:
         raise ConfigError(
             "format=onnx needs onnx, onnxscript and onnxruntime: pip install -e '.[export]'"
@@ -89,11 +89,9 @@ def _onnx(model: nn.Module, example: torch.Tensor, path: Path) -> torch.Tensor:
         dynamo=True,
         verbose=False,
     )
-    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    return torch.from_numpy(session.run(None, {"input": example.numpy()})[0])
 
 
-def _torchscript(model: nn.Module, example: torch.Tensor, path: Path) -> torch.Tensor:
+def _torchscript(model: nn.Module, example: torch.Tensor, path: Path) -> None:
     # Lightning's own flag for this: without it, copying the task into the traced
     # module reads its `trainer` property, which raises outside a Trainer
     model.task._jit_is_scripting = True
@@ -102,7 +100,21 @@ def _torchscript(model: nn.Module, example: torch.Tensor, path: Path) -> torch.T
     finally:
         model.task._jit_is_scripting = False
     traced.save(str(path))
-    return torch.jit.load(str(path))(example)
+
+
+def _run_onnx(path: Path, x: torch.Tensor) -> torch.Tensor:
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return torch.from_numpy(session.run(None, {"input": x.numpy()})[0])
+
+
+def _run_torchscript(path: Path, x: torch.Tensor) -> torch.Tensor:
+    return torch.jit.load(str(path))(x)
+
+
+# format -> (write the file, run the file)
+WRITERS = {"onnx": (_onnx, _run_onnx), "torchscript": (_torchscript, _run_torchscript)}
 
 
 def export(
@@ -130,22 +142,14 @@ def export(
     path = Path(output) if output else Path(run_dir) / "export" / f"model{FORMATS[fmt]}"
     path.parent.mkdir(parents=True, exist_ok=True)
     with torch.no_grad():
-        _write = _onnx if fmt == "onnx" else _torchscript
-        traced_on = example_input(run.net_kwargs, batch_size=4)
-        _write(model, traced_on, path)
+        write, run_file = WRITERS[fmt]
+        write(model, example_input(run.net_kwargs, batch_size=4), path)
         check = example_input(run.net_kwargs, batch_size=7)
-        got = _onnx_run(path, check) if fmt == "onnx" else torch.jit.load(str(path))(check)
+        got = run_file(path, check)
         diff = float((got - model(check)).abs().max())
     if diff > TOLERANCE:
         raise ConfigError(f"the exported model differs from PyTorch by {diff:.3g} > {TOLERANCE}")
     return {"path": path, "max_abs_diff": diff}
-
-
-def _onnx_run(path: Path, x: torch.Tensor) -> torch.Tensor:
-    import onnxruntime
-
-    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    return torch.from_numpy(session.run(None, {"input": x.numpy()})[0])
 
 
 def main() -> None:

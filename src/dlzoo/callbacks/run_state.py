@@ -2,9 +2,10 @@
 
 Every checkpoint gets a ``dlzoo`` section of plain data (it loads with
 ``torch.load(weights_only=True)``): the net's registered name and the shape arguments
-it was built with, the datamodule's fitted preprocessing (so predict and export never
-read the training data), and the random number generators' states (so a resumed run
-draws the same dropout masks and augmentations as an uninterrupted one).
+it was built with, and the random number generators' states (so a resumed run draws the
+same dropout masks and augmentations as an uninterrupted one). The datamodule's fitted
+preprocessing travels in Lightning's own datamodule entry (its ``state_dict``), which
+:func:`dlzoo.artefacts.fitted_state` reads.
 """
 
 from __future__ import annotations
@@ -55,14 +56,11 @@ class RunState(Callback):
     def on_save_checkpoint(
         self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
     ) -> None:
-        datamodule = trainer.datamodule
-        fitted = datamodule.fitted_state() if hasattr(datamodule, "fitted_state") else None
         checkpoint[SECTION] = {
             "format": FORMAT,
             "model": self.model_name,
             "net_class": f"{type(pl_module.net).__module__}.{type(pl_module.net).__qualname__}",
             "net_kwargs": self.net_kwargs,
-            "fitted": fitted,
             "rng": rng_state(),
         }
 

@@ -51,6 +51,8 @@ class Task(L.LightningModule):
         self.scheduler_config = dict(scheduler) if scheduler else None
         # per stage, running sums of this epoch's per-batch numbers (see _accumulate)
         self._sums: dict[str, torch.Tensor] = {}
+        # the global step the current training epoch began at (for the NaN message)
+        self._epoch_first_step = 0
 
     def __setattr__(self, name: str, value: Any) -> None:
         # Lightning sets `_current_fx_name` before and after every hook, some 40 times
@@ -163,7 +165,7 @@ class Task(L.LightningModule):
         sums = self._sums.get("train")
         if sums is None or bool(torch.isfinite(sums[0])):
             return
-        first = getattr(self, "_epoch_first_step", 0) + 1
+        first = self._epoch_first_step + 1
         raise TrainingError(
             f"the training loss became NaN or infinite in epoch {self.current_epoch + 1} "
             f"(optimizer steps {first}-{self.trainer.global_step}): lower optimizer.lr, "
