@@ -2,7 +2,10 @@
 
 The majority class (what a net that learned nothing but the label frequencies scores)
 and a multinomial logistic regression on the flattened training inputs (scikit-learn,
-fitted on the training split only), both scored on the test split.
+fitted on the training split only), both scored on the test split. A datamodule whose
+inputs a flat logistic regression cannot read (token ids) names its own baselines in
+``extra_baselines()`` (text: TF-IDF + logistic regression as ``test/baseline_acc``),
+which replace the flat one.
 """
 
 from __future__ import annotations
@@ -69,8 +72,9 @@ def logreg_accuracy(
 
 
 def baseline_metrics(task: Any, datamodule: Any) -> dict[str, float]:
-    """``test/baseline_majority_acc`` and ``test/baseline_logreg_acc`` for a
-    classification task on an in-memory datamodule; ``{}`` for anything else."""
+    """``test/baseline_majority_acc`` and ``test/baseline_logreg_acc`` (or the
+    datamodule's ``extra_baselines()``) for a classification task on an in-memory
+    datamodule; ``{}`` for anything else."""
     from dlzoo.tasks.classification import ClassificationTask
 
     tensors = getattr(datamodule, "tensors", None)
@@ -80,6 +84,9 @@ def baseline_metrics(task: Any, datamodule: Any) -> dict[str, float]:
     test_inputs, y_test = task.split_batch(tensors["test"])
     y_train, y_test = y_train.cpu().numpy(), y_test.cpu().numpy()
     out = {"test/baseline_majority_acc": majority_accuracy(y_train, y_test)}
+    extra = datamodule.extra_baselines() if hasattr(datamodule, "extra_baselines") else {}
+    if extra:
+        return {**out, **extra}
     flat = _flat_pair(train_inputs, test_inputs)
     if flat is None:
         return out

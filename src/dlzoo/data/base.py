@@ -29,6 +29,8 @@ name               meaning
 ``input_size``     F, features per time step of a sequence batch (B, T, F): UCR channels,
                    or a forecasting window's columns (targets first)
 ``num_classes``    K, classes of a classification problem (logits per sample)
+``vocab_size``     V, token ids 0 .. V-1 of a text batch (the fitted tokenizer's vocabulary)
+``padding_idx``    the token id that pads text sequences (0)
 ``window``         input time steps of one forecasting sample (its T)
 ``horizon``        time steps forecast after each window
 ``output_size``    series forecast per step: the first ``output_size`` columns of x
@@ -45,7 +47,9 @@ file format predates this vocabulary).
 
 Batches: images ``(x, y)``, x (B, C, H, W); forecasting ``(x, y)``, x (B, window,
 input_size), y (B, horizon, output_size); UCR ``(x, y, lengths)``, x (B, T, input_size)
-zero-padded after each of ``lengths`` (B,). A net gets every batch element but ``y``.
+zero-padded after each of ``lengths`` (B,); text ``(tokens, y, lengths)``, tokens (B, T)
+int64 ids padded with ``padding_idx`` after each of ``lengths`` (the padding mask is
+``arange(T) < lengths``). A net gets every batch element but ``y``.
 """
 
 from __future__ import annotations
@@ -153,9 +157,17 @@ class DlzooDataModule(L.LightningDataModule, ABC):
     def input_transform(self) -> nn.Module:
         """The fitted tensor preprocessing, raw units in, net inputs out.
 
-        Plain tensor ops with the statistics as buffers: ``torch.jit.trace`` and ONNX
-        export take it, to ship in front of the net.
+        Called with every net input (``x``, or ``x, lengths``), it returns ``x``
+        transformed; the other inputs reach the net unchanged. Plain tensor ops with the
+        statistics as buffers: ``torch.jit.trace`` and ONNX export take it, to ship in
+        front of the net.
         """
+
+    def extra_baselines(self) -> dict[str, float]:
+        """Test-split baselines that only this data can compute (e.g. TF-IDF on raw
+        text), by metric name; they replace the flat logistic regression. None by
+        default."""
+        return {}
 
     def state_dict(self) -> dict[str, Any]:
         """Lightning's checkpoint hook: ``{"fitted": fitted_state()}``."""
