@@ -10,14 +10,17 @@ import json
 import sys
 from pathlib import Path
 
+from dlzoo.report import baseline_label
+
 
 def row(metrics: dict, config: str) -> str:
     test = metrics.get("test", {})
     if "test/acc" in test:
         result = f"acc {test['test/acc']:.3f}"
-        base = (
-            f"majority {test.get('test/baseline_majority_acc', float('nan')):.3f}, "
-            f"logreg {test.get('test/baseline_logreg_acc', float('nan')):.3f}"
+        base = ", ".join(
+            f"{baseline_label(k)} {v:.3f}"
+            for k, v in test.items()
+            if k.startswith("test/baseline_")
         )
     else:
         result = f"MASE {test.get('test/mase', float('nan')):.3f}"

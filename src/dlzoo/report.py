@@ -65,14 +65,20 @@ def stop_reason(trainer: L.Trainer) -> str | None:
     return None
 
 
+def baseline_label(key: str) -> str:
+    """A baseline metric's short name: ``test/baseline_majority_acc`` -> ``majority_acc``;
+    ``test/baseline_acc`` (a task's own baseline: TF-IDF + logistic regression for text)
+    -> ``tfidf_logreg_acc``."""
+    name = key.removeprefix("test/baseline_")
+    return "tfidf_logreg_acc" if name == "acc" else name
+
+
 def result_line(payload: Mapping[str, Any]) -> str:
-    """``result: test/acc 0.985 (baselines: majority 0.10, logreg 0.96) ...``."""
+    """``result: test/acc 0.985 (baselines: majority_acc 0.10, logreg_acc 0.96) ...``."""
     test = payload.get("test") or {}
     shown = [f"test/{n}" for n in HEADLINE if f"test/{n}" in test]
     parts = [f"{k} {test[k]:.4g}" for k in shown]
-    baselines = [
-        f"{k.removeprefix('test/baseline_')} {v:.4g}" for k, v in test.items() if "baseline_" in k
-    ]
+    baselines = [f"{baseline_label(k)} {v:.4g}" for k, v in test.items() if "baseline_" in k]
     if baselines:
         parts.append(f"(baselines: {', '.join(baselines)})")
     value = payload.get("optimized_value")
