@@ -27,12 +27,18 @@ CLASSIFICATION = {
     "num_classes": 4,
 }
 FORECASTING = {"input_size": 3, "window": 8, "horizon": 5, "output_size": 2}
-SHAPES = set(CLASSIFICATION) | set(FORECASTING)
+# what a text datamodule provides; a net that takes token ids gets these, and not
+# input_size even where it also takes vectors
+TEXT = {"vocab_size": 50, "padding_idx": 0, "num_classes": 4}
+SHAPES = set(CLASSIFICATION) | set(FORECASTING) | set(TEXT)
 
 
 def shape_kwargs(cls: type) -> dict[str, Any]:
     params = inspect.signature(cls).parameters
-    provided = CLASSIFICATION if "num_classes" in params else FORECASTING
+    if "vocab_size" in params:
+        provided = TEXT
+    else:
+        provided = CLASSIFICATION if "num_classes" in params else FORECASTING
     return {k: v for k, v in provided.items() if k in params}
 
 
