@@ -10,7 +10,8 @@ nothing:
   ``transformer``), and per class the words that receive the most attention over the
   validation split.
 - :class:`EmbeddingProjector`: the learned vectors of the most frequent training words
-  in TensorBoard's projector (nets whose ``embedding`` has a learned table).
+  in TensorBoard's projector (the net's ``word_vectors()`` where it has one, else its
+  ``embedding``'s learned table).
 """
 
 from __future__ import annotations
@@ -186,6 +187,15 @@ def _frequent_ids(
     return top[counts[top] > 0]
 
 
+def _word_vectors(net: torch.nn.Module) -> torch.Tensor | None:
+    """(V, D) learned vectors per token id: ``net.word_vectors()`` (a one-hot bag's first
+    layer), or the learned table of ``net.embedding``; ``None`` without either."""
+    if callable(getattr(net, "word_vectors", None)):
+        return net.word_vectors()
+    table = getattr(getattr(net, "embedding", None), "table", None)
+    return None if table is None else table.weight
+
+
 class EmbeddingProjector(L.Callback):
     """The learned embeddings of the most frequent training words in TensorBoard's projector.
 
@@ -206,13 +216,13 @@ class EmbeddingProjector(L.Callback):
         tokenizer = getattr(dm, "tokenizer", None)
         if trainer.state.fn != TrainerFn.VALIDATING or tokenizer is None or not _writers(trainer):
             return
-        table = getattr(getattr(pl_module.net, "embedding", None), "table", None)
+        table = _word_vectors(pl_module.net)
         if table is None:
-            log.info("embedding projector skipped: the net has no learned embedding table")
+            log.info("embedding projector skipped: the net has no learned word vectors")
             return
         tokens, _, lengths = dm.tensors["train"][:3]
         ids = _frequent_ids(tokens, lengths, self.max_words, skip=3)
-        vectors = table.weight.detach().cpu()[ids]  # (N, D)
+        vectors = table.detach().cpu()[ids]  # (N, D)
         words = tokenizer.tokens_of(ids.tolist())
         for writer in _writers(trainer):
             writer.add_embedding(

@@ -8,7 +8,17 @@ Importing this package imports every family so that its nets register; use
 """
 
 # imported to register their nets
-from dlzoo.models import cnn, conv1d, dense, forecast, rnn  # noqa: F401
+from dlzoo.models import (  # noqa: F401
+    cnn,
+    conv1d,
+    dense,
+    forecast,
+    rnn,
+    text_bag,
+    text_cnn,
+    text_rnn,
+    transformer,
+)
 from dlzoo.models.base import SequenceNet, ZooNet
 from dlzoo.models.registry import (
     create_model,
