@@ -13,8 +13,9 @@ those, and only those: any other archive name would make sktime download it, so 
    test part and carves a seeded, stratified validation part out of the training part;
 3. standardises each channel with the mean / std of the training part's valid
    (non-padded) time steps; padded steps stay exactly 0;
-4. serves ``(x, y, lengths)`` batches through :class:`PaddedSequenceLoader`, with x
-   trimmed to the longest sequence of each batch;
+4. serves ``(x, y, lengths)`` batches through
+   :class:`~dlzoo.data.sequence_loader.PaddedSequenceLoader`, with x trimmed to the
+   longest sequence of each batch;
 5. the fitted state (class names, mean / std) travels with the model, and
    ``predict_inputs(path)`` reads new cases from a ``.npy`` array (N, C, T) or (C, T),
    or a ``.ts`` file, with it.
@@ -46,7 +47,6 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,11 +57,11 @@ from torch import Tensor
 
 from dlzoo.data.base import PredictInputs
 from dlzoo.data.classification import ClassificationDataModule
-from dlzoo.data.loaders import TensorBatchLoader
 from dlzoo.data.options import check_fractions
 from dlzoo.data.preprocess import AffineScaler, MaskedAffineTransform
+from dlzoo.data.sequence_loader import PaddedSequenceLoader
 from dlzoo.data.splits import carve_validation
-from dlzoo.errors import ConfigError, DataError
+from dlzoo.errors import DataError
 
 __all__ = ["PaddedSequenceLoader", "SequenceArrays", "UCRDataModule", "shipped_ucr_names"]
 
@@ -244,44 +244,6 @@ def _class_order(labels: np.ndarray) -> list[str]:
         return sorted(unique, key=lambda s: (float(s), s))
     except ValueError:
         return unique
-
-
-# ---------------------------------------------------------------------- loader
-
-
-class PaddedSequenceLoader(TensorBatchLoader):
-    """:class:`TensorBatchLoader` of padded sequences, each batch trimmed to its longest.
-
-    The dataset is stored padded to its longest sequence; a batch of short ones
-    would otherwise carry (and make a recurrent net step through) many all-zero steps.
-    Sampling, ``set_epoch``, ``len`` and the distributed sharding are the base class's.
-
-    Args:
-        x: the zero-padded sequences.
-        y: the labels.
-        lengths: each sequence's valid length.
-        **kwargs: as :class:`TensorBatchLoader` (``batch_size``, ``shuffle``, ``seed``,
-            ``drop_last``, ``transform``, ``rank``, ``world_size``).
-
-    Shapes:
-        - x: (N, T_max, C); y: (N,); lengths: (N,) int64
-        - each batch: ``(x, y, lengths)`` with x: (B, T, C), ``T = lengths.max()`` of
-          this batch, y: (B,), lengths: (B,)
-    """
-
-    def __init__(self, x: Tensor, y: Tensor, lengths: Tensor, **kwargs: Any) -> None:
-        if x.ndim != 3 or lengths.ndim != 1:
-            raise ConfigError(
-                f"PaddedSequenceLoader needs x (N, T, C) and lengths (N,), got "
-                f"{tuple(x.shape)} and {tuple(lengths.shape)}"
-            )
-        super().__init__(x, y, lengths, **kwargs)
-
-    def __iter__(self) -> Iterator[tuple[Tensor, ...]]:
-        for x, y, lengths in super().__iter__():
-            longest = int(lengths.max())
-            # contiguous: nets may .view() their input; a copy only when actually trimmed
-            yield x[:, :longest].contiguous(), y, lengths  # (B, T, C), (B,), (B,)
 
 
 # ---------------------------------------------------------------------- datamodule
