@@ -49,7 +49,18 @@ def test_instantiates_and_sets_up(option: str, tmp_path: Path) -> None:
                 Image.new("RGB", (9, 9), (i * 30, 0, 0)).save(
                     tmp_path / "image_folder" / name / f"{i}.png"
                 )
+    if option == "text_folder":
+        for name in ("a", "b"):
+            (tmp_path / "texts" / name).mkdir(parents=True)
+            for i in range(10):
+                (tmp_path / "texts" / name / f"{i}.txt").write_text(f"{name} word {i} ends.")
     node = load(option, tmp_path)
+    if option == "text_folder":
+        node.root = str(tmp_path / "texts")
+    if option == "text_csv":
+        rows = "\n".join(f'"{c} word {i} ends.",{c}' for i in range(10) for c in "ab")
+        (tmp_path / "texts.csv").write_text("text,label\n" + rows + "\n")
+        node.path = str(tmp_path / "texts.csv")
     if option == "series_csv":
         rows = "\n".join(f"{t},{t % 7 + 0.5 * t}" for t in range(200))
         (tmp_path / "series.csv").write_text("t,value\n" + rows + "\n")
@@ -70,6 +81,12 @@ def test_instantiates_and_sets_up(option: str, tmp_path: Path) -> None:
         x, y = batch
         assert x.shape[1:] == (kwargs["window"], kwargs["input_size"])
         assert y.shape[1:] == (kwargs["horizon"], kwargs["output_size"])
+        return
+    if "vocab_size" in kwargs:  # text: (tokens, y, lengths), token ids padded with 0
+        assert set(kwargs) == {"vocab_size", "padding_idx", "num_classes"}
+        tokens, y, lengths = batch
+        assert tokens.dtype == torch.int64 and tokens.shape[1] == int(lengths.max())
+        assert int(tokens.max()) < kwargs["vocab_size"]
         return
     if "input_size" in kwargs:  # sequence classification: (x, y, lengths)
         assert set(kwargs) == {"input_size", "num_classes"}
