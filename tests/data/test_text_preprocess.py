@@ -73,6 +73,22 @@ def test_punctuation_separates_or_removes_marks(options: dict, expected: str) ->
     assert one({"name": "punctuation", **options}, text) == expected
 
 
+@pytest.mark.parametrize(
+    "step",
+    [
+        "punctuation",
+        {"name": "punctuation", "mode": "remove"},
+        {"name": "punctuation", "keep_apostrophes": False, "keep_in_numbers": False},
+        "digits",
+    ],
+)
+def test_ascii_text_takes_a_faster_path_with_the_same_output(step: object) -> None:
+    # \x1c is whitespace and \x01 a mark to Python's re; a non-ASCII letter after a space
+    # sends the same text down the Unicode path, and must only add itself
+    text = "end. (hi), don't 'quote' 3.5 1,000 x,y... a\x1c.b a\x01b _'_ 9'9 12_3 "
+    assert one(step, text + "\u00e9") == one(step, text) + "\u00e9"
+
+
 def test_typographic_apostrophe_counts_as_an_apostrophe() -> None:
     assert one("punctuation", "don\u2019t \u2019em") == "don\u2019t \u2019 em"
 

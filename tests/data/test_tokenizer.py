@@ -73,6 +73,21 @@ def test_max_length_truncates_and_add_cls_comes_first_counted_in() -> None:
     assert tokens[:, 0].tolist() == [2, 2, 2] and tokens[1:, 2].tolist() == [0, 0]
 
 
+@pytest.mark.parametrize(("kind", "add_cls"), [("word", False), ("bpe", False), ("bpe", True)])
+def test_cutting_the_words_past_max_length_before_encoding_changes_no_id(
+    kind: str, add_cls: bool
+) -> None:
+    # every separator WhitespaceSplit knows, and \x1c (Python's whitespace, not Rust's)
+    text = "\u3000the\tcat\x1csat\u2028 the\xa0dog\n\n ran\u2009the cat  sat "
+    tok = TextTokenizer(kind, vocab_size=40, min_frequency=1, max_length=4, add_cls=add_cls)
+    tok.fit(TRAIN)
+    raw = Tokenizer.from_str(tok.state()["tokenizer"])  # the library's own truncation
+    raw.enable_truncation(4 - int(add_cls))
+    for cut in range(len(text) + 1):
+        expected = raw.encode(text[:cut], add_special_tokens=False).ids
+        assert ids(tok, text[:cut]) == [2] * add_cls + [1 if i in (0, 2) else i for i in expected]
+
+
 def test_special_spellings_in_a_text_become_unk() -> None:
     for tok in (word(), word(add_cls=True)):
         start = [2] if tok.add_cls else []

@@ -26,8 +26,10 @@ keeps its threads and the environment it had. dlzoo's loader workers never token
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -46,6 +48,8 @@ SPECIAL_TOKENS = (PAD, UNK, CLS)  # in id order: 0, 1, 2
 KINDS = ("word", "bpe")
 _ENV = "TOKENIZERS_PARALLELISM"
 _fork = {"used": False, "set": False}
+# what WhitespaceSplit splits on (Rust's char::is_whitespace: Unicode's White_Space)
+_WHITESPACE = "\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 
 
 def _before_fork() -> None:
@@ -98,10 +102,27 @@ def _new_tokenizer(kind: str, vocab_size: int, min_frequency: int) -> tuple[Toke
     return tokenizer, trainer
 
 
+def _first_words(count: int) -> re.Pattern[str]:
+    """The first ``count`` words of a text, as WhitespaceSplit splits it.
+
+    ``tokenizers`` truncates after encoding the whole text: matching the words that can
+    make the first ``count`` tokens (each word is one or more) and encoding only them
+    saves the tail (the longer 29 % of BBC articles), 3x what the match costs. The
+    quantifiers are possessive: a text with fewer words fails in one pass, no backtracking.
+    """
+    return re.compile(f"(?:[{_WHITESPACE}]*+[^{_WHITESPACE}]++){{{count}}}")
+
+
+def _head(first_words: re.Pattern[str], text: str) -> str:
+    found = first_words.match(text)
+    return text[: found.end()] if found else text
+
+
 def _pad(ids: list[list[int]], add_cls: bool) -> tuple[Tensor, Tensor]:
     """Rows of ids (without CLS) as a zero-padded (N, T_max) array and their lengths."""
-    lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids)) + int(add_cls)
-    flat = np.fromiter((i for row in ids for i in row), dtype=np.int64)
+    lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+    flat = np.fromiter(itertools.chain.from_iterable(ids), dtype=np.int64, count=lengths.sum())
+    lengths += int(add_cls)
     # a text spelling "[PAD]" or "[CLS]" must not put 0 or 2 inside a sequence
     flat[(flat == 0) | (flat == 2)] = 1
     width = int(lengths.max()) if len(ids) else 0
@@ -153,6 +174,7 @@ class TextTokenizer:
         self.max_length = _count(f"{key}.max_length", max_length, 1 + int(add_cls))
         self.add_cls = add_cls
         self._tokenizer: Tokenizer | None = None
+        self._first_words: re.Pattern[str] | None = None
 
     def fit(self, texts: Iterable[str]) -> TextTokenizer:
         """Learn the vocabulary from ``texts`` (the training split only); returns self."""
@@ -164,8 +186,12 @@ class TextTokenizer:
 
     def _set(self, tokenizer: Tokenizer) -> None:
         tokenizer.no_padding()  # padded here, with the lengths
-        tokenizer.enable_truncation(self.max_length - int(self.add_cls))
+        limit = self.max_length - int(self.add_cls)
+        tokenizer.enable_truncation(limit)
         self._tokenizer = tokenizer
+        # a loaded JSON could split otherwise: then the words are not known before encoding
+        splits = isinstance(tokenizer.pre_tokenizer, pre_tokenizers.WhitespaceSplit)
+        self._first_words = _first_words(limit) if splits and tokenizer.normalizer is None else None
 
     @property
     def is_fitted(self) -> bool:
@@ -196,6 +222,8 @@ class TextTokenizer:
         texts = list(texts)
         if not all(isinstance(t, str) for t in texts):
             raise TypeError("TextTokenizer.encode takes a list of str")
+        if self._first_words is not None:
+            texts = [_head(self._first_words, t) for t in texts]
         _fork["used"] = True
         encodings = tokenizer.encode_batch_fast(texts, add_special_tokens=False)
         return _pad([e.ids for e in encodings], self.add_cls)
