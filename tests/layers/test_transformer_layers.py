@@ -105,10 +105,13 @@ def test_dropout_acts_in_training_only_and_the_weights_come_back_undropped() -> 
 
 def test_multi_head_attention_shapes_and_kept_weights() -> None:
     torch.manual_seed(0)
-    mha = MultiHeadAttention(d_model=8, num_heads=2)
+    mha = MultiHeadAttention(d_model=8, num_heads=2).eval()
     x = torch.randn(3, 5, 8)
     assert mha(x).shape == (3, 5, 8) and mha.last_weights is None
     mha.keep_weights = True
+    mha.train()(x)  # training passes run the fused kernel: no weights to keep
+    assert mha.last_weights is None
+    mha.eval()
     memory = torch.randn(3, 7, 8)
     out = mha(x, memory, mask=torch.ones(3, 7, dtype=torch.bool))  # cross-attention
     assert out.shape == (3, 5, 8)
@@ -231,3 +234,15 @@ def test_the_encoder_ends_normalised_and_needs_a_layer() -> None:
     assert len(encoder.layers) == 2
     with pytest.raises(ConfigError, match="num_layers must be >= 1, got 0"):
         TransformerEncoder(8, 2, num_layers=0)
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_fused_training_pass_equals_our_attention(causal: bool) -> None:
+    torch.manual_seed(0)
+    mha = MultiHeadAttention(d_model=8, num_heads=2, dropout=0.0).train()
+    x = torch.randn(3, 5, 8)
+    mask = torch.arange(5)[None, :] < torch.tensor([5, 3, 1])[:, None]  # (B, T)
+    fused = mha(x, mask=mask, causal=causal)
+    mha.fused = False
+    ours = mha(x, mask=mask, causal=causal)
+    torch.testing.assert_close(fused, ours, atol=1e-6, rtol=1e-5)

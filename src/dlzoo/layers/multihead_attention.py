@@ -98,6 +98,27 @@ def scaled_dot_product_attention(
     return dropped @ v, weights
 
 
+def _fused_attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    mask: torch.Tensor | None,
+    causal: bool,
+    dropout_p: float,
+) -> torch.Tensor:
+    """PyTorch's fused kernel for what :func:`scaled_dot_product_attention` computes
+    (training passes: no weights returned).
+
+    Shapes:
+        q (B, h, T_q, d), k and v (B, h, T_k, d), mask as there; output (B, h, T_q, d)
+    """
+    allowed = None if mask is None else _broadcastable_mask(mask.to(torch.bool), q[..., :1])
+    if causal:  # the kernel takes a mask or is_causal, not both: one mask then
+        future = causal_mask(q.shape[-2], k.shape[-2], q.device)
+        allowed = future if allowed is None else allowed & future
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=allowed, dropout_p=dropout_p)
+
+
 class MultiHeadAttention(nn.Module):
     """Multi-head attention (Vaswani et al. 2017, section 3.2.2).
 
@@ -121,8 +142,14 @@ class MultiHeadAttention(nn.Module):
 
     Attributes:
         keep_weights: set it to keep the latest attention weights on ``last_weights``
-            (detached; for figures). Off by default, since they take B*h*T^2 floats.
+            (detached; for figures) in evaluation passes. Off by default, since they
+            take B*h*T^2 floats.
         last_weights: (B, num_heads, T_q, T_k) or ``None``.
+        fused: in training passes, run PyTorch's fused kernel
+            (``torch.nn.functional.scaled_dot_product_attention``, which never builds
+            the T^2 weights) instead of :func:`scaled_dot_product_attention`; the same
+            maths (tested equal), about twice as fast on a CPU for articles of 256
+            tokens. Evaluation and export always run our own.
 
     Raises:
         ConfigError: ``num_heads`` does not divide ``d_model``, or a size or dropout
@@ -152,6 +179,7 @@ class MultiHeadAttention(nn.Module):
         self.out_proj = nn.Linear(d_model, d_model)
         self.keep_weights = False
         self.last_weights: torch.Tensor | None = None
+        self.fused = True
 
     def _split_heads(self, x: torch.Tensor) -> torch.Tensor:
         batch, steps, _ = x.shape
@@ -176,6 +204,9 @@ class MultiHeadAttention(nn.Module):
         q = self._split_heads(self.q_proj(query))  # (B, h, T_q, d_head)
         k = self._split_heads(self.k_proj(key))  # (B, h, T_k, d_head)
         v = self._split_heads(self.v_proj(value))  # (B, h, T_k, d_head)
+        if self.fused and self.training:
+            heads = _fused_attention(q, k, v, mask, causal, self.dropout)
+            return self.out_proj(self._merge_heads(heads))  # (B, T_q, d_model)
         heads, weights = scaled_dot_product_attention(
             q, k, v, mask, causal, self.dropout, self.training
         )  # (B, h, T_q, d_head), (B, h, T_q, T_k)

@@ -34,7 +34,10 @@ class TransformerEncoderBlock(nn.Module):
         d_model: width of every position's vector.
         num_heads: attention heads; must divide ``d_model``.
         ff_size: hidden width of the feed-forward net; ``None`` is ``4 * d_model``.
-        dropout: dropout probability on the attention weights and on both branches.
+        dropout: dropout probability on both branches' outputs.
+        attention_dropout: dropout probability on the attention weights (it costs a
+            B*h*T^2 random mask per layer and step, the largest cost of a CPU training
+            pass at T = 256: off by default).
 
     Attributes:
         attention: the block's :class:`MultiHeadAttention` (its ``keep_weights``
@@ -49,14 +52,19 @@ class TransformerEncoderBlock(nn.Module):
     """
 
     def __init__(
-        self, d_model: int, num_heads: int, ff_size: int | None = None, dropout: float = 0.1
+        self,
+        d_model: int,
+        num_heads: int,
+        ff_size: int | None = None,
+        dropout: float = 0.1,
+        attention_dropout: float = 0.0,
     ) -> None:
         super().__init__()
         ff_size = 4 * d_model if ff_size is None else ff_size
         if ff_size < 1:
             raise ConfigError(f"ff_size must be >= 1, got {ff_size}")
         self.attention_norm = nn.LayerNorm(d_model)
-        self.attention = MultiHeadAttention(d_model, num_heads, dropout)
+        self.attention = MultiHeadAttention(d_model, num_heads, attention_dropout)
         self.ff_norm = nn.LayerNorm(d_model)
         self.feed_forward = nn.Sequential(
             nn.Linear(d_model, ff_size), nn.GELU(), nn.Linear(ff_size, d_model)
@@ -84,7 +92,8 @@ class TransformerEncoder(nn.Module):
         num_heads: attention heads per block; must divide ``d_model``.
         num_layers: blocks.
         ff_size: hidden width of each feed-forward net; ``None`` is ``4 * d_model``.
-        dropout: dropout probability inside the blocks.
+        dropout: dropout probability on the blocks' branches.
+        attention_dropout: dropout probability on the attention weights.
 
     Raises:
         ConfigError: ``num_layers < 1``, or a bad size or dropout.
@@ -100,12 +109,14 @@ class TransformerEncoder(nn.Module):
         num_layers: int = 2,
         ff_size: int | None = None,
         dropout: float = 0.1,
+        attention_dropout: float = 0.0,
     ) -> None:
         super().__init__()
         if num_layers < 1:
             raise ConfigError(f"num_layers must be >= 1, got {num_layers}")
         self.layers = nn.ModuleList(
-            TransformerEncoderBlock(d_model, num_heads, ff_size, dropout) for _ in range(num_layers)
+            TransformerEncoderBlock(d_model, num_heads, ff_size, dropout, attention_dropout)
+            for _ in range(num_layers)
         )
         self.norm = nn.LayerNorm(d_model)
 

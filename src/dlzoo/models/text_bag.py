@@ -5,8 +5,9 @@ often. Two ways to give each word a vector, registered as two presets of one net
 
 - ``bag_of_embeddings``: a learned embedding table of width ``embed_dim``, so similar
   words can end up with similar vectors and the head sees ``embed_dim`` features
-  (Joulin et al. 2017, "Bag of Tricks for Efficient Text Classification", without the
-  n-grams).
+  (Joulin et al. 2017, "Bag of Tricks for Efficient Text Classification"); with
+  ``bigram_buckets`` the word pairs get hashed vectors of their own too, as in that
+  paper, so "prime minister" is more than "prime" and "minister".
 - ``bag_of_onehot``: one-hot codes, whose mean is the document's normalised term
   frequencies; the head is then a linear model on ``vocab_size`` features (with no
   hidden layer, multinomial logistic regression on term frequencies), and each word's
@@ -20,13 +21,29 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from dlzoo.errors import ConfigError
 from dlzoo.layers.activations import ActivationLike
+from dlzoo.layers.attention import AttentionPooling
 from dlzoo.layers.embedding import TokenEmbedding, bag_of_tokens
-from dlzoo.layers.temporal_pool import lengths_to_mask, masked_mean_pool
+from dlzoo.layers.temporal_pool import lengths_to_mask, masked_max_pool, masked_mean_pool
 from dlzoo.models.base import SequenceNet
 from dlzoo.models.registry import register_model
 
-__all__ = ["BagOfEmbeddings"]
+__all__ = ["BagOfEmbeddings", "bigram_ids"]
+
+POOLINGS = ("mean", "max", "attention")
+
+# multiplies the first id of a pair before hashing (a prime above any vocabulary)
+_PAIR_PRIME = 1_000_003
+
+
+def bigram_ids(tokens: torch.Tensor, buckets: int) -> torch.Tensor:
+    """Hash every pair of neighbouring token ids into ``0 .. buckets-1``.
+
+    Shapes:
+        tokens (B, T) int64 -> (B, T-1) int64: entry t hashes (tokens[t], tokens[t+1])
+    """
+    return (tokens[:, :-1] * _PAIR_PRIME + tokens[:, 1:]) % buckets
 
 
 # the presets of conf/model/{bag_of_embeddings,bag_of_onehot}.yaml
@@ -44,6 +61,14 @@ class BagOfEmbeddings(SequenceNet):
         embed_dim: D, the width of the learned vectors (ignored with ``one_hot``).
         one_hot: fixed one-hot codes (width V, no embedding parameters) instead of a
             learned table.
+        bigram_buckets: 0 for words alone; else the number of hashed vectors for word
+            pairs (e.g. 100 000), averaged with the words' vectors (learned vectors
+            and mean pooling only).
+        pooling: ``mean`` over the real tokens; ``max`` per dimension; ``attention``,
+            a learned weight per token (additive attention, softmax over the real
+            tokens; it learns which words matter, as IDF weights do by counting), kept
+            on ``last_attention`` (Shen et al. 2018, "Baseline Needs More Love", SWEM).
+            Learned vectors only.
         head_hidden_sizes, dropout, activation, num_classes: the head (see
             :class:`~dlzoo.models.base.SequenceNet`); ``dropout`` acts on the pooled
             vector and after every hidden head layer.
@@ -55,7 +80,9 @@ class BagOfEmbeddings(SequenceNet):
 
     Raises:
         ConfigError: a vocabulary below 2, a padding id outside it, a bad
-            ``embed_dim``, or no ``num_classes``.
+            ``embed_dim``, negative ``bigram_buckets``, bigrams or a pooling other than
+            ``mean`` with ``one_hot`` (or bigrams with another pooling), an unknown
+            pooling, or no ``num_classes``.
 
     Net API (see :mod:`dlzoo.models.base`): the features are the pooled vector,
     (B, D), or (B, V) term frequencies with ``one_hot``.
@@ -71,22 +98,59 @@ class BagOfEmbeddings(SequenceNet):
         padding_idx: int = 0,
         embed_dim: int = 64,
         one_hot: bool = False,
+        bigram_buckets: int = 0,
+        pooling: str = "mean",
         head_hidden_sizes: Sequence[int] = (),
         dropout: float = 0.0,
         activation: ActivationLike = "relu",
         num_classes: int | None = None,
     ) -> None:
         super().__init__(num_classes, None, None, head_hidden_sizes, dropout, activation)
+        if int(bigram_buckets) < 0 or (bigram_buckets and (one_hot or pooling != "mean")):
+            raise ConfigError(
+                f"bigram_buckets={bigram_buckets} must be >= 0, and 0 with one_hot=true or "
+                "a pooling other than mean"
+            )
+        if pooling not in POOLINGS or (one_hot and pooling != "mean"):
+            raise ConfigError(
+                f"pooling={pooling!r} must be one of {', '.join(POOLINGS)} (mean with one_hot)"
+            )
+        self.pooling = pooling
         self.embedding = TokenEmbedding(vocab_size, embed_dim, padding_idx, one_hot)
-        self._add_head(self.embedding.out_features)
+        self.bigram_buckets = int(bigram_buckets)
+        self.bigrams = (
+            nn.Embedding(self.bigram_buckets, self.embedding.out_features)
+            if self.bigram_buckets
+            else None
+        )
+        width = self.embedding.out_features
+        self.attention = AttentionPooling(width) if pooling == "attention" else None
+        self.last_attention: torch.Tensor | None = None
+        self._add_head(width)
 
     def forward_features(
         self, tokens: torch.Tensor, lengths: torch.Tensor | None = None
     ) -> torch.Tensor:
         if self.embedding.one_hot:
             return bag_of_tokens(tokens, self.embedding.vocab_size, lengths)  # (B, V)
-        mask = None if lengths is None else lengths_to_mask(lengths, tokens.shape[1])
-        return masked_mean_pool(self.embedding(tokens), mask)  # (B, D)
+        steps = tokens.shape[1]
+        if lengths is None:
+            lengths = torch.full(tokens.shape[:1], steps, device=tokens.device)
+        mask = lengths_to_mask(lengths, steps)  # (B, T)
+        if self.attention is not None:
+            pooled, weights = self.attention(self.embedding(tokens), mask)  # (B, D), (B, T)
+            self.last_attention = weights.detach()
+            return pooled
+        if self.pooling == "max":
+            return masked_max_pool(self.embedding(tokens), mask)  # (B, D)
+        if self.bigrams is None or steps < 2:
+            return masked_mean_pool(self.embedding(tokens), mask)  # (B, D)
+        # every vector of a word or a pair counts once: sum both, divide by their number
+        words = (self.embedding(tokens) * mask[..., None]).sum(1)  # (B, D)
+        pair_mask = mask[:, 1:]  # a pair is real when its second word is
+        pairs = self.bigrams(bigram_ids(tokens, self.bigram_buckets)) * pair_mask[..., None]
+        count = mask.sum(1, keepdim=True) + pair_mask.sum(1, keepdim=True)
+        return (words + pairs.sum(1)) / count.clamp_min(1)  # (B, D)
 
     def word_vectors(self) -> torch.Tensor:
         """One learned vector per vocabulary id, for embedding projections.

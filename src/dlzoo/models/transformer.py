@@ -91,6 +91,8 @@ class TransformerNet(SequenceNet):
         ff_size: hidden width of the feed-forward nets; ``None`` is ``4 * d_model``.
         dropout: dropout probability on the inputs, inside the blocks, on the pooled
             vector and after every hidden head layer.
+        attention_dropout: dropout probability on the attention weights (off by
+            default: on a CPU it costs more than the rest of a training pass).
         positional: ``sinusoidal``, ``learned`` or ``none``.
         max_length: the longest sequence the positional encoding takes.
         pooling: ``mean``, ``max`` or ``cls``.
@@ -122,6 +124,7 @@ class TransformerNet(SequenceNet):
         num_layers: int = 2,
         ff_size: int | None = None,
         dropout: float = 0.1,
+        attention_dropout: float = 0.0,
         positional: str = "sinusoidal",
         max_length: int = 512,
         pooling: str = "mean",
@@ -146,7 +149,9 @@ class TransformerNet(SequenceNet):
         )
         self.positional = make_positional_encoding(positional, d_model, max_length)
         self.input_dropout = nn.Dropout(dropout)
-        self.encoder = TransformerEncoder(d_model, num_heads, num_layers, ff_size, dropout)
+        self.encoder = TransformerEncoder(
+            d_model, num_heads, num_layers, ff_size, dropout, attention_dropout
+        )
         self.encoder.layers[-1].attention.keep_weights = True
         self.last_attention: torch.Tensor | None = None
         self._add_head(d_model)
@@ -163,7 +168,9 @@ class TransformerNet(SequenceNet):
         h = self.input_dropout(self.positional(self._embed(x)))  # (B, T, d_model)
         mask = None if lengths is None else lengths_to_mask(lengths, x.shape[1])  # (B, T)
         h = self.encoder(h, mask, self.causal)  # (B, T, d_model)
-        if not torch.compiler.is_exporting():  # an exported graph keeps no figures
+        # evaluation passes only: training runs the fused kernel, which builds no
+        # weights, and an exported graph keeps no figures
+        if not self.training and not torch.compiler.is_exporting():
             weights = self.encoder.layers[-1].attention.last_weights  # (B, H, T, T)
             assert weights is not None
             self.last_attention = _attention_map(weights, mask, self.pooling == "cls")
