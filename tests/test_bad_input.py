@@ -67,12 +67,36 @@ def _files(tmp_path: Path) -> dict[str, Path]:
     garbage = tmp_path / "garbage.ckpt"
     garbage.write_bytes(b"\x00" * 100)
     return {
-        "one_class": one_class.parent,
-        "broken": broken,
-        "series": series,
-        "nan": nan_series,
-        "garbage": garbage,
+        **_text_files(tmp_path),
+        **{
+            "one_class": one_class.parent,
+            "broken": broken,
+            "series": series,
+            "nan": nan_series,
+            "garbage": garbage,
+        },
     }
+
+
+def _text_files(tmp_path: Path) -> dict[str, Path]:
+    """Broken text corpora: empty, a cp1252 file, a label unseen in training, a CSV
+    without the text column."""
+    empty = tmp_path / "empty_texts"
+    for name in ("a", "b"):
+        (empty / name).mkdir(parents=True)
+    latin = tmp_path / "latin_texts"
+    for name in ("a", "b"):
+        (latin / name).mkdir(parents=True)
+        for i in range(10):
+            (latin / name / f"{i}.txt").write_text(f"{name} news number {i}")
+    (latin / "b" / "pound.txt").write_bytes("a \u00a315 fee".encode("cp1252"))
+    rows = [f"{c} story {i},{c},train" for i in range(8) for c in "ab"]
+    rows += ["a story,a,val", "b story,b,val", "a story,a,test", "c story,c,test"]
+    unseen = tmp_path / "unseen.csv"
+    unseen.write_text("text,label,split\n" + "\n".join(rows) + "\n")
+    no_text = tmp_path / "no_text.csv"
+    no_text.write_text("body,label\n" + "\n".join(f"x {i},{i % 2}" for i in range(20)) + "\n")
+    return {"empty_texts": empty, "latin_texts": latin, "unseen": unseen, "no_text": no_text}
 
 
 # (id, entry point, arguments, words the error line must contain); {name} is filled in
@@ -188,6 +212,30 @@ CASES = [
         "train",
         ["paths.log_dir=/proc/dlzoo"],
         ["cannot write to the log directory /proc/dlzoo"],
+    ),
+    (
+        "empty-corpus",
+        "train",
+        ["experiment=bbc_bag", "data=text_folder", "data.root={empty_texts}"],
+        ["empty_texts"],
+    ),
+    (
+        "text-not-utf8",
+        "train",
+        ["experiment=bbc_bag", "data=text_folder", "data.root={latin_texts}"],
+        ["pound.txt", "data.encoding_fallback=cp1252"],
+    ),
+    (
+        "text-label-unseen-in-train",
+        "train",
+        ["experiment=bbc_bag", "data=text_csv", "data.path={unseen}", "data.split_column=split"],
+        ["'c'"],
+    ),
+    (
+        "text-column-missing",
+        "train",
+        ["experiment=bbc_bag", "data=text_csv", "data.path={no_text}"],
+        ["'text'", "body"],
     ),
     ("eval-not-a-run", "evaluate", ["run_dir={name}"], ["is not a dlzoo run directory"]),
     ("eval-unknown-key", "evaluate", ["run={run}"], ["unknown key 'run'", "run_dir"]),

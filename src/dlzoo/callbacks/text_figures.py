@@ -30,7 +30,8 @@ __all__ = ["AttentionFigure", "EmbeddingProjector", "attention_figure", "top_att
 
 
 def _attention_batches(pl_module: L.LightningModule, loader: Any) -> Any:
-    """``(tokens, y, lengths, weights)`` per validation batch, weights (B, T) on the CPU."""
+    """``(tokens, y, lengths, weights)`` per validation batch, weights (B, T) on the CPU;
+    nothing when the net leaves no weights (e.g. a bag with mean pooling)."""
     net = pl_module.net
     was_training = net.training
     net.eval()
@@ -39,6 +40,8 @@ def _attention_batches(pl_module: L.LightningModule, loader: Any) -> Any:
             for batch in loader:
                 (tokens, lengths), y = pl_module.split_batch(batch)
                 net(tokens.to(pl_module.device), lengths.to(pl_module.device))
+                if net.last_attention is None:
+                    return
                 yield tokens.cpu(), y.cpu(), lengths.cpu(), net.last_attention.cpu()
     finally:
         net.train(was_training)
@@ -150,6 +153,8 @@ class AttentionFigure(_StageFigure):
         if not hasattr(pl_module.net, "last_attention"):
             return
         batches = list(_attention_batches(pl_module, dm.val_dataloader()))
+        if not batches:
+            return
         names = list(dm.class_names)
         tokens, y, lengths, weights = batches[0]
         examples = [
