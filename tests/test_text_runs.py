@@ -15,7 +15,9 @@ import pytest
 import torch
 
 from dlzoo.export import export
-from dlzoo.pipeline import train
+from dlzoo.artefacts import save_run_config
+from dlzoo.build import build
+from dlzoo.pipeline import fit, report, score
 from dlzoo.train import compose_config
 
 TOPICS = {
@@ -57,7 +59,10 @@ def text_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object, Pa
         ],
         run_dir=root / "run",
     )
-    run = train(cfg)
+    run = build(cfg)
+    save_run_config(cfg, run.output_dir)
+    fit(run)
+    report(run, score(run, run.trainer.checkpoint_callback.best_model_path, fitted=True))
     return root / "run", run, root
 
 

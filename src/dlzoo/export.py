@@ -33,7 +33,7 @@ INPUT_NAMES = ["input", "lengths"]
 
 
 class InferenceModel(nn.Module):
-    """Raw input -> what a user gets: ``task.infer(preprocess(x, *extra), *extra)``.
+    """Raw input -> what a user gets: ``task.infer(preprocess(x, lengths), lengths)``.
 
     Args:
         preprocess: the datamodule's fitted tensor preprocessing; it takes every net
@@ -52,7 +52,9 @@ class InferenceModel(nn.Module):
         self.preprocess = preprocess
         self.task = task
 
-    def forward(self, x: torch.Tensor, *extra: torch.Tensor) -> torch.Tensor:
+    # named inputs, not *extra: the exporter matches them to the dynamic axes by name
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        extra = () if lengths is None else (lengths,)
         return self.task.infer(self.preprocess(x, *extra), *extra)
 
 
