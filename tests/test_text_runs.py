@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from dlzoo.export import export
 from dlzoo.artefacts import save_run_config
 from dlzoo.build import build
+from dlzoo.export import export
 from dlzoo.pipeline import fit, report, score
 from dlzoo.train import compose_config
 
