@@ -35,7 +35,20 @@ TARGETS = {
     "gunpoint_conv1d": ("test/acc", "min", 0.98),
     "vowels_gru": ("test/acc", "min", 0.95),
     "vowels_conv1d": ("test/acc", "min", 0.985),
+    # the same transformer encoder as bbc_transformer, over BasicMotions' channels
+    "motions_transformer": ("test/acc", "min", 0.975),
+    # text (issue 8): BBC News, beside TF-IDF + logistic regression (0.979 on this split);
+    # the issue asks 0.98 of the best net, which none reaches (bbc_bag: 0.976)
+    "bbc_bag": ("test/acc", "min", 0.97),
+    "bbc_onehot": ("test/acc", "min", 0.955),
+    "bbc_gru": ("test/acc", "min", 0.9),
+    "bbc_attention_gru": ("test/acc", "min", 0.9),
+    "bbc_cnn": ("test/acc", "min", 0.93),
+    "bbc_transformer": ("test/acc", "min", 0.96),
 }
+# text experiments: how far below the TF-IDF + logistic regression baseline each may be
+# (the README's honest comparison; the issue allows the best net 1 point)
+BELOW_TFIDF = {"bbc_bag": 0.01}
 # Experiments that reach their target but not the logistic-regression baseline: kept as
 # the lesson's honest comparison, and checked to stay below it (remove the entry when
 # one starts to beat it). JapaneseVowels' sequences are short enough that a linear model
@@ -57,6 +70,8 @@ def test_experiment_reaches_its_target(make_cfg, experiment: str) -> None:
     test = metrics["test"]
     if "test/baseline_majority_acc" in test:
         assert test["test/acc"] > test["test/baseline_majority_acc"], test
+    if experiment in BELOW_TFIDF:
+        assert test["test/acc"] >= test["test/baseline_acc"] - BELOW_TFIDF[experiment], test
     if "test/baseline_logreg_acc" in test:
         beats = test["test/acc"] > test["test/baseline_logreg_acc"]
         assert beats != (experiment in BELOW_LOGREG), (BELOW_LOGREG.get(experiment), test)
