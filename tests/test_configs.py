@@ -26,6 +26,7 @@ NEEDS_HARDWARE = {("trainer", "gpu"), ("trainer", "ddp")}
 def datamodule(kind: str):
     """A set-up datamodule of each kind of data that the models pair with."""
     from dlzoo.data.image import DigitsDataModule
+    from dlzoo.data.text_folder import BBCNewsDataModule
     from dlzoo.data.timeseries import SunspotsDataModule
     from dlzoo.data.ucr import UCRDataModule
 
@@ -33,18 +34,28 @@ def datamodule(kind: str):
         "images": lambda: DigitsDataModule(batch_size=16, seed=0),
         "forecast": lambda: SunspotsDataModule(window=11, batch_size=16, seed=0),
         "sequences": lambda: UCRDataModule("JapaneseVowels", batch_size=16, seed=0),
+        "text": lambda: BBCNewsDataModule(
+            batch_size=16, seed=0, tokenizer={"max_length": 64}, encoding_fallback="cp1252"
+        ),
     }[kind]()
     dm.prepare_data()
     dm.setup("fit")
     return dm
 
 
+# a model takes a kind of data when it takes one of these inputs of it
+INPUTS = {"in_channels", "in_features", "input_size", "vocab_size"}
+
+
 def compatible(model_node) -> list[str]:
-    """The kinds of data whose shape arguments cover everything the model requires."""
+    """The kinds of data whose shape arguments cover everything the model requires
+    and give it an input it takes (a transformer takes features or token ids)."""
     params = inspect.signature(get_class(model_node._target_)).parameters
     required = {n for n, p in params.items() if p.default is p.empty and n not in model_node}
-    kinds = ("images", "forecast", "sequences")
-    return [k for k in kinds if required <= set(datamodule(k).net_kwargs())]
+    kinds = ("images", "forecast", "sequences", "text")
+    provided = {k: set(datamodule(k).net_kwargs()) for k in kinds}
+    takes = INPUTS & set(params)  # none for the naive forecast, which reads no input
+    return [k for k in kinds if required <= provided[k] and (not takes or takes & provided[k])]
 
 
 def test_all_groups_are_covered() -> None:
@@ -67,8 +78,10 @@ def test_all_groups_are_covered() -> None:
 @pytest.mark.parametrize(("group", "option"), OPTIONS, ids=[f"{g}/{o}" for g, o in OPTIONS])
 def test_option_composes_and_instantiates(make_cfg, tmp_path: Path, group: str, option: str):
     overrides = [f"{group}={option}"]
-    if (group, option) == ("data", "image_folder"):
+    if (group, option) in {("data", "image_folder"), ("data", "text_folder")}:
         overrides.append(f"data.root={tmp_path}")
+    if (group, option) == ("data", "text_csv"):
+        overrides.append(f"data.path={tmp_path / 'texts.csv'}")
     cfg = make_cfg(*overrides)
     for key in cfg:  # every interpolation resolves (hydra's own keys need a running job)
         if key != "hydra":
