@@ -15,10 +15,11 @@ import torch
 from torch import nn
 
 from dlzoo.errors import ConfigError
+from dlzoo.layers.attention import DotAttentionPooling
 from dlzoo.models import create_model, get_model_class, list_models
 from dlzoo.models.text_bag import BagOfEmbeddings
 from dlzoo.models.text_cnn import TextCNN
-from dlzoo.models.text_rnn import DotAttentionPooling, TextAttentionRNN, TextRNN
+from dlzoo.models.text_rnn import TextAttentionRNN, TextRNN
 
 with contextlib.suppress(ImportError):  # another family; covered here once it exists
     import dlzoo.models.transformer  # noqa: F401

@@ -10,7 +10,6 @@ with a learned query (:class:`DotAttentionPooling`), chosen by ``attention``.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import torch
@@ -18,55 +17,14 @@ from torch import nn
 
 from dlzoo.errors import ConfigError
 from dlzoo.layers.activations import ActivationLike
+from dlzoo.layers.attention import DotAttentionPooling
 from dlzoo.layers.embedding import TokenEmbedding
 from dlzoo.models.registry import register_model
 from dlzoo.models.rnn import RecurrentNet
 
-__all__ = ["ATTENTIONS", "DotAttentionPooling", "TextAttentionRNN", "TextRNN"]
+__all__ = ["ATTENTIONS", "TextAttentionRNN", "TextRNN"]
 
 ATTENTIONS = ("additive", "dot")
-
-
-class DotAttentionPooling(nn.Module):
-    """Scaled dot-product attention pooling with one learned query (the pooling of
-    Vaswani et al. 2017's attention with a single trained query, as in Lin et al.
-    2017's structured self-attention with one head):
-
-    .. math::
-        k_t = W h_t, \\quad
-        \\alpha = \\operatorname{softmax}_{t \\in \\text{valid}}(q^\\top k_t / \\sqrt{A}),
-        \\quad c = \\sum_t \\alpha_t h_t
-
-    Cheaper than additive attention (no ``tanh`` layer); the ``1 / sqrt(A)`` keeps the
-    scores' scale independent of the key width. Padded steps get ``-inf`` before the
-    softmax, so their weight is exactly 0.
-
-    Args:
-        hidden_size: ``H``, the size of each step's vector.
-        attention_size: ``A``, the width of the keys and the query; ``None`` uses
-            ``hidden_size``.
-
-    Shapes:
-        input h (B, T, H) and mask (B, T) bool or ``None``; output the pooled vector
-        (B, H) and the weights (B, T).
-    """
-
-    def __init__(self, hidden_size: int, attention_size: int | None = None) -> None:
-        super().__init__()
-        attention_size = attention_size or hidden_size
-        self.key = nn.Linear(hidden_size, attention_size, bias=False)
-        self.query = nn.Parameter(torch.randn(attention_size))
-        self.scale = 1.0 / math.sqrt(attention_size)
-
-    def forward(
-        self, h: torch.Tensor, mask: torch.Tensor | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        scores = self.key(h) @ self.query * self.scale  # (B, T)
-        if mask is not None:
-            scores = scores.masked_fill(~mask, float("-inf"))
-        weights = torch.softmax(scores, dim=1)  # (B, T)
-        pooled = torch.bmm(weights.unsqueeze(1), h).squeeze(1)  # (B, H)
-        return pooled, weights
 
 
 # the presets of conf/model/{text_gru,text_lstm}.yaml
