@@ -30,7 +30,7 @@ from pathlib import Path
 import torch
 from omegaconf import OmegaConf
 
-from dlzoo.data.text import TextDecoder
+from dlzoo.data.text_decoding import TextDecoder
 from dlzoo.data.text_folder import bbc_news_root
 from dlzoo.data.text_preprocess import TextPreprocessor
 from dlzoo.data.tokenizer import TextTokenizer

@@ -185,7 +185,7 @@ def test_non_utf8_file_names_the_file_and_the_fix(
         DataError, match=r"pound\.txt is not utf-8 text .*data\.encoding_fallback=cp1252"
     ):
         ready(TextFolderDataModule(root, tokenizer=TOKENIZER))
-    with caplog.at_level(logging.INFO, logger="dlzoo.data.text"):
+    with caplog.at_level(logging.INFO, logger="dlzoo.data.text_decoding"):
         dm = ready(TextFolderDataModule(root, encoding_fallback="cp1252", tokenizer=TOKENIZER))
     assert any("pound.txt" in r.getMessage() and "cp1252" in r.getMessage() for r in caplog.records)
     texts = [t for stage in dm.texts.values() for t in stage]

@@ -26,7 +26,6 @@ decodes it (the log names the files that needed the fallback).
 
 from __future__ import annotations
 
-import codecs
 import inspect
 import logging
 from abc import abstractmethod
@@ -46,16 +45,15 @@ from dlzoo.data.options import check_fractions
 from dlzoo.data.sequence_loader import PaddedSequenceLoader
 from dlzoo.data.splits import stratified_split
 from dlzoo.data.state import get_field, string_list
+from dlzoo.data.text_decoding import SHOWN, TextDecoder
 from dlzoo.data.text_preprocess import TextPreprocessor
 from dlzoo.data.tokenizer import TextTokenizer
 from dlzoo.errors import ConfigError, DataError
 
 __all__ = ["Corpus", "TextDataModule", "TextDecoder", "TokenIdentity", "text_signature"]
 
-log = logging.getLogger(__name__)
 
-# sources named in the log lines about dropped documents / fallback files
-_SHOWN = 5
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -74,74 +72,6 @@ class Corpus:
     labels: list[str]
     sources: list[str]
     stages: list[str] | None = None
-
-
-class TextDecoder:
-    """Reads text files with an encoding, and a fallback for files that fail it.
-
-    Args:
-        encoding: the files' encoding (a Python codec name, e.g. ``utf-8``).
-        fallback: tried where ``encoding`` fails (e.g. ``cp1252``), or ``None``.
-    """
-
-    def __init__(self, encoding: str = "utf-8", fallback: str | None = None) -> None:
-        self.encoding = _codec("encoding", encoding)
-        self.fallback = None if fallback is None else _codec("encoding_fallback", fallback)
-        self.fell_back: list[str] = []  # the files that needed the fallback
-
-    def decode(self, data: bytes, where: str) -> str:
-        """``data`` as text; ``where`` names its file in the error and the fallback list."""
-        try:
-            return data.decode(self.encoding)
-        except UnicodeDecodeError as exc:
-            if self.fallback is not None:
-                try:
-                    text = data.decode(self.fallback)
-                except UnicodeDecodeError:
-                    pass
-                else:
-                    self.fell_back.append(where)
-                    return text
-            tried = self.encoding + (f" or {self.fallback}" if self.fallback else "")
-            raise DataError(
-                f"{where} is not {tried} text (byte {data[exc.start]:#04x} at offset "
-                f"{exc.start}): set data.encoding=<its encoding> or "
-                "data.encoding_fallback=cp1252 (e.g. for Windows files)"
-            ) from None
-
-    def read(self, path: Path) -> str:
-        """The text of file ``path``."""
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise DataError(f"cannot read {path} ({exc.strerror}): check the file") from None
-        return self.decode(data, str(path))
-
-    def log_fallbacks(self, owner: str) -> None:
-        """Say which files the fallback decoded (once per read)."""
-        if self.fell_back:
-            shown = ", ".join(self.fell_back[:_SHOWN])
-            more = "" if len(self.fell_back) <= _SHOWN else ", ..."
-            log.info(
-                "data '%s': %d file(s) are not %s and were read as %s: %s%s",
-                owner,
-                len(self.fell_back),
-                self.encoding,
-                self.fallback,
-                shown,
-                more,
-            )
-        self.fell_back = []
-
-
-def _codec(key: str, name: str) -> str:
-    try:
-        return codecs.lookup(str(name)).name
-    except LookupError:
-        raise ConfigError(
-            f"data.{key}={name!r} is not a text encoding Python knows: use e.g. utf-8, "
-            "cp1252 or latin-1"
-        ) from None
 
 
 class TokenIdentity(nn.Module):
@@ -288,12 +218,12 @@ class TextDataModule(ClassificationDataModule):
             )
         dropped = [corpus.sources[i] for i in sorted(set(range(len(texts))) - set(keep))]
         if dropped:
-            more = "" if len(dropped) <= _SHOWN else ", ..."
+            more = "" if len(dropped) <= SHOWN else ", ..."
             log.info(
                 "data '%s': %d document(s) empty after preprocessing were dropped: %s%s",
                 self.name,
                 len(dropped),
-                ", ".join(dropped[:_SHOWN]),
+                ", ".join(dropped[:SHOWN]),
                 more,
             )
         stages = corpus.stages
