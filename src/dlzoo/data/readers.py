@@ -91,7 +91,7 @@ def read_image(path: Path, size: tuple[int, int], grayscale: bool) -> np.ndarray
 # ---------------------------------------------------------------------- CSV tables
 
 
-def read_csv(path: Path, missing_hint: str) -> Any:
+def read_csv(path: Path, missing_hint: str, encoding: str = "utf-8") -> Any:
     """A CSV file with a header row as a pandas DataFrame.
 
     A blank line inside the file is a row of missing values (in a one-column series it
@@ -101,17 +101,23 @@ def read_csv(path: Path, missing_hint: str) -> Any:
     Args:
         path: the file.
         missing_hint: what to tell the user when the file does not exist.
+        encoding: the file's text encoding.
 
     Raises:
-        DataError: the file does not exist or does not parse.
+        DataError: the file does not exist, does not decode or does not parse.
     """
     if not path.is_file():
         raise DataError(f"CSV file {path} does not exist: {missing_hint}")
     import pandas as pd
 
     try:
-        frame = pd.read_csv(path, skip_blank_lines=False)
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+        frame = pd.read_csv(path, skip_blank_lines=False, encoding=encoding)
+    except UnicodeDecodeError as e:
+        raise DataError(
+            f"CSV file {path} is not {encoding} text (byte {e.object[e.start]:#04x} at offset "
+            f"{e.start}): set data.encoding=<its encoding> (e.g. cp1252)"
+        ) from None
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
         reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise DataError(f"cannot read CSV file {path} ({reason}): fix the file") from None
     filled = np.flatnonzero(frame.notna().any(axis=1).to_numpy())

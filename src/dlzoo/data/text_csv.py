@@ -54,7 +54,9 @@ class TextCSVDataModule(TextDataModule):
 
     def read(self) -> Corpus:
         """The text, label (and split) columns of every row."""
-        frame = read_csv(self.path, "set data.path to a CSV file with a header row")
+        frame = read_csv(
+            self.path, "set data.path to a CSV file with a header row", self.decoder.encoding
+        )
         if frame.empty:
             raise DataError(f"CSV file {self.path} has no rows: add documents, one per row")
         texts, sources = _column_texts(self.path, frame, self.text_column, _set("text_column"))
@@ -88,7 +90,7 @@ class TextCSVDataModule(TextDataModule):
         """A ``.csv`` file's text column (other columns are ignored)."""
         if path.suffix.lower() != ".csv" or not path.is_file():
             return super()._predict_documents(path)
-        frame = read_csv(path, "give a .csv file with a header row")
+        frame = read_csv(path, "give a .csv file with a header row", self.decoder.encoding)
         hint = f"give a CSV file with the training's text column '{self.text_column}'"
         texts, names = _column_texts(path, frame, self.text_column, hint)
         return texts, names
