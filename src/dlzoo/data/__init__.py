@@ -6,7 +6,10 @@ Every datamodule meets :class:`~dlzoo.data.base.DlzooDataModule` (``name``,
 datamodules also have ``num_classes`` and ``class_names``. See :mod:`dlzoo.data.base`
 for the contract and the names of shapes, :mod:`dlzoo.data.preprocess` for the fitted
 preprocessing, and :mod:`dlzoo.data.image` (images), :mod:`dlzoo.data.timeseries`
-(windowed forecasting) and :mod:`dlzoo.data.ucr` (UCR / UEA sequence classification).
+(windowed forecasting), :mod:`dlzoo.data.ucr` (UCR / UEA sequence classification) and
+:mod:`dlzoo.data.text` (text classification: :mod:`~dlzoo.data.text_folder` with
+``bbc_news``, :mod:`~dlzoo.data.text_csv`; imported from there, so that runs without text
+never load the tokenizers library).
 """
 
 from dlzoo.data.augment import BatchAugment, build_augment
@@ -24,8 +27,9 @@ from dlzoo.data.image import (
 from dlzoo.data.loaders import TensorBatchLoader
 from dlzoo.data.memory import InMemoryDataModule
 from dlzoo.data.preprocess import AffineScaler, AffineTransform, MaskedAffineTransform
+from dlzoo.data.sequence_loader import PaddedSequenceLoader
 from dlzoo.data.splits import carve_validation, stratified_split
-from dlzoo.data.ucr import PaddedSequenceLoader, UCRDataModule
+from dlzoo.data.ucr import UCRDataModule
 
 __all__ = [
     "AffineScaler",
