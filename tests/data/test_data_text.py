@@ -465,7 +465,7 @@ def test_a_csv_in_another_encoding_reads_with_data_encoding(tmp_path: Path) -> N
     rows = [f"caf\u00e9 {c} story {i},{c}" for i in range(10) for c in "ab"]
     path = tmp_path / "latin.csv"
     path.write_bytes(("text,label\n" + "\n".join(rows) + "\n").encode("cp1252"))
-    with pytest.raises(DataError, match=r"latin\.csv is not utf-8 text .*data\.encoding="):
+    with pytest.raises(DataError, match=r"latin\.csv: it is not utf-8 text .*data\.encoding="):
         TextCSVDataModule(path=path, batch_size=4).setup()
     dm = TextCSVDataModule(path=path, batch_size=4, encoding="cp1252")
     dm.setup()

@@ -91,7 +91,9 @@ def read_image(path: Path, size: tuple[int, int], grayscale: bool) -> np.ndarray
 # ---------------------------------------------------------------------- CSV tables
 
 
-def read_csv(path: Path, missing_hint: str, encoding: str = "utf-8") -> Any:
+def read_csv(
+    path: Path, missing_hint: str, encoding: str = "utf-8", decode_hint: str = "save it as UTF-8"
+) -> Any:
     """A CSV file with a header row as a pandas DataFrame.
 
     A blank line inside the file is a row of missing values (in a one-column series it
@@ -102,6 +104,7 @@ def read_csv(path: Path, missing_hint: str, encoding: str = "utf-8") -> Any:
         path: the file.
         missing_hint: what to tell the user when the file does not exist.
         encoding: the file's text encoding.
+        decode_hint: what to tell the user when the file is not ``encoding`` text.
 
     Raises:
         DataError: the file does not exist, does not decode or does not parse.
@@ -114,8 +117,8 @@ def read_csv(path: Path, missing_hint: str, encoding: str = "utf-8") -> Any:
         frame = pd.read_csv(path, skip_blank_lines=False, encoding=encoding)
     except UnicodeDecodeError as e:
         raise DataError(
-            f"CSV file {path} is not {encoding} text (byte {e.object[e.start]:#04x} at offset "
-            f"{e.start}): set data.encoding=<its encoding> (e.g. cp1252)"
+            f"cannot read CSV file {path}: it is not {encoding} text (byte "
+            f"{e.object[e.start]:#04x} at offset {e.start}): {decode_hint}"
         ) from None
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
         reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__

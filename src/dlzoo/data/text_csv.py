@@ -55,7 +55,7 @@ class TextCSVDataModule(TextDataModule):
     def read(self) -> Corpus:
         """The text, label (and split) columns of every row."""
         frame = read_csv(
-            self.path, "set data.path to a CSV file with a header row", self.decoder.encoding
+            self.path, "set data.path to a CSV file with a header row", *self._encoding()
         )
         if frame.empty:
             raise DataError(f"CSV file {self.path} has no rows: add documents, one per row")
@@ -72,6 +72,10 @@ class TextCSVDataModule(TextDataModule):
                     f"{bad}: each row's split must be one of {', '.join(STAGES)}"
                 )
         return Corpus(texts, labels, sources, stages)
+
+    def _encoding(self) -> tuple[str, str]:
+        """``read_csv``'s encoding and what to do when a file is not in it."""
+        return self.decoder.encoding, "set data.encoding=<its encoding> (e.g. cp1252)"
 
     def _labels(self, frame: Any, column: str, hint: str) -> list[str]:
         """A column's cells as text; an empty cell is a DataError naming its row."""
@@ -90,7 +94,7 @@ class TextCSVDataModule(TextDataModule):
         """A ``.csv`` file's text column (other columns are ignored)."""
         if path.suffix.lower() != ".csv" or not path.is_file():
             return super()._predict_documents(path)
-        frame = read_csv(path, "give a .csv file with a header row", self.decoder.encoding)
+        frame = read_csv(path, "give a .csv file with a header row", *self._encoding())
         hint = f"give a CSV file with the training's text column '{self.text_column}'"
         texts, names = _column_texts(path, frame, self.text_column, hint)
         return texts, names
