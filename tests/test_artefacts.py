@@ -244,3 +244,21 @@ def test_a_nan_loss_stops_the_run_naming_epoch_and_step(make_cfg) -> None:
     with pytest.raises(TrainingError, match=r"NaN or infinite in epoch 1 \(optimizer steps 1-3\)"):
         train(cfg)
     assert not (Path(cfg.paths.output_dir) / "metrics.json").exists()
+
+
+def test_sequence_runs_export_with_their_lengths(make_cfg, tmp_path) -> None:
+    """UCR runs export with (x, lengths) inputs: a transformer to ONNX and TorchScript,
+    a packed GRU to TorchScript, and to ONNX only as one clear error."""
+    from dlzoo.errors import ConfigError
+
+    for experiment in ("motions_transformer", "motions_gru"):
+        cfg = make_cfg(f"experiment={experiment}", "debug=limit", "logger=none")
+        cfg.paths.output_dir = str(tmp_path / experiment)
+        train(cfg)
+        run_dir = Path(cfg.paths.output_dir)
+        assert export(run_dir, "torchscript", tmp_path / f"{experiment}.pt")["max_abs_diff"] <= 1e-4
+        if experiment == "motions_transformer":
+            assert export(run_dir, "onnx", tmp_path / "t.onnx")["max_abs_diff"] <= 1e-4
+        else:
+            with pytest.raises(ConfigError, match=r"cannot export this net .*format=torchscript"):
+                export(run_dir, "onnx", tmp_path / "g.onnx")

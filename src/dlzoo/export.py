@@ -10,6 +10,7 @@ Runtime, TorchScript through ``torch.jit.load``.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -109,16 +110,32 @@ def _onnx(model: nn.Module, example: tuple[torch.Tensor, ...], path: Path) -> No
     # a sequence's time axis is dynamic too (its lengths come as the second input)
     dims = [{0: batch}] if len(example) == 1 else [{0: batch, 1: torch.export.Dim("steps")}]
     dims += [{0: batch}] * (len(example) - 1)
-    torch.onnx.export(
-        model,
-        example,
-        str(path),
-        input_names=INPUT_NAMES[: len(example)],
-        output_names=["output"],
-        dynamic_shapes=tuple(dims),
-        dynamo=True,
-        verbose=False,
-    )
+    try:
+        torch.onnx.export(
+            model,
+            example,
+            str(path),
+            input_names=INPUT_NAMES[: len(example)],
+            output_names=["output"],
+            dynamic_shapes=tuple(dims),
+            dynamo=True,
+            verbose=False,
+        )
+    # the exporter raises many kinds (export, conversion, type errors); all mean the
+    # same to a user: this net does not export to ONNX (e.g. packed recurrent nets)
+    except Exception as exc:
+        raise ConfigError(
+            f"the ONNX exporter cannot export this net ({_root_cause(exc)}): use format=torchscript"
+        ) from None
+
+
+def _root_cause(exc: BaseException) -> str:
+    """The first line of the innermost cause (the exporter wraps it in steps and colours)."""
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
+    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    return f"{type(exc).__name__}: {line[:200]}"
 
 
 def _torchscript(model: nn.Module, example: tuple[torch.Tensor, ...], path: Path) -> None:
