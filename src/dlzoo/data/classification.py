@@ -1,4 +1,6 @@
-"""What the classification datamodules (images, UCR) share: classes, scaler, split indices."""
+"""What the classification datamodules share: classes and split indices
+(:class:`LabelledDataModule`, all of them), and the per-channel input scaler
+(:class:`ClassificationDataModule`, images and UCR; text has none)."""
 
 from __future__ import annotations
 
@@ -13,17 +15,62 @@ from dlzoo.data.preprocess import AffineScaler
 from dlzoo.data.state import get_field, string_list
 from dlzoo.errors import DataError
 
-__all__ = ["ClassificationDataModule"]
+__all__ = ["ClassificationDataModule", "LabelledDataModule"]
 
 
-class ClassificationDataModule(InMemoryDataModule):
-    """Base class of in-memory classification datamodules.
+class LabelledDataModule(InMemoryDataModule):
+    """Base class of in-memory classification datamodules: classes and split indices.
 
-    Subclasses set ``class_names`` (class ``k`` is ``class_names[k]``), ``split_indices``
-    (stage -> int64 indices into the loaded samples, in the row order of ``tensors``) and
-    ``input_scaler`` (per-channel mean / std of the training split, or ``none`` with
-    ``normalize=False``) in ``setup``; :meth:`load_fitted_state` sets the first and the
-    last without data.
+    Subclasses set ``class_names`` (class ``k`` is ``class_names[k]``) and
+    ``split_indices`` (stage -> int64 indices into the loaded samples, in the row order
+    of ``tensors``) in ``setup``; :meth:`load_fitted_state` sets ``class_names`` without
+    data.
+
+    Args:
+        batch_size, eval_batch_size, seed: as :class:`InMemoryDataModule`.
+    """
+
+    def __init__(self, batch_size: int, eval_batch_size: int | None, seed: int | None) -> None:
+        super().__init__(batch_size, eval_batch_size, seed)
+        self.class_names: list[str] = []
+        self.split_indices: dict[str, np.ndarray] = {}
+
+    @property
+    def num_classes(self) -> int:
+        """K: the number of classes (0 before ``setup`` / ``load_fitted_state``)."""
+        return len(self.class_names)
+
+    def _check_split_sizes(self, total: int, what: str, fix: str) -> None:
+        """Every split must hold a sample: a DataError naming the empty one and ``fix``."""
+        for stage, idx in self.split_indices.items():
+            if len(idx) == 0:
+                raise DataError(
+                    f"data '{self.name}' has too few {what} ({total}) for a non-empty "
+                    f"{stage} split: {fix}"
+                )
+
+    def split_record(self) -> dict[str, Any]:
+        """The split, the seed, the name and the classes, for ``save_split``."""
+        self._require_setup()
+        return dict(
+            **self.split_indices,
+            seed=self.seed,
+            name=self.name,
+            class_names=np.asarray(self.class_names),
+        )
+
+    def _class_state(self) -> dict[str, Any]:
+        """The fitted state's shared part: ``name`` and ``class_names``."""
+        self._require_fitted()
+        return {"name": self.name, "class_names": list(self.class_names)}
+
+
+class ClassificationDataModule(LabelledDataModule):
+    """:class:`LabelledDataModule` whose inputs a fitted per-channel scaler normalises.
+
+    Subclasses also set ``input_scaler`` (per-channel mean / std of the training split,
+    or ``none`` with ``normalize=False``) in ``setup``; :meth:`load_fitted_state` sets it
+    without data.
 
     Args:
         batch_size, eval_batch_size, seed: as :class:`InMemoryDataModule`.
@@ -35,13 +82,6 @@ class ClassificationDataModule(InMemoryDataModule):
     ) -> None:
         super().__init__(batch_size, eval_batch_size, seed)
         self.normalize = bool(normalize)
-        self.class_names: list[str] = []
-        self.split_indices: dict[str, np.ndarray] = {}
-
-    @property
-    def num_classes(self) -> int:
-        """K: the number of classes (0 before ``setup`` / ``load_fitted_state``)."""
-        return len(self.class_names)
 
     @property
     def scaler_kind(self) -> str:
@@ -60,35 +100,13 @@ class ClassificationDataModule(InMemoryDataModule):
         self._require_fitted()
         return torch.as_tensor(self.input_scaler.scale, dtype=torch.float32)
 
-    def _check_split_sizes(self, total: int, what: str, fix: str) -> None:
-        """Every split must hold a sample: a DataError naming the empty one and ``fix``."""
-        for stage, idx in self.split_indices.items():
-            if len(idx) == 0:
-                raise DataError(
-                    f"data '{self.name}' has too few {what} ({total}) for a non-empty "
-                    f"{stage} split: {fix}"
-                )
-
     def split_record(self) -> dict[str, Any]:
         """The split, the statistics and the classes, for ``save_split``."""
-        self._require_setup()
-        return dict(
-            **self.split_indices,
-            mean=self.mean.numpy(),
-            std=self.std.numpy(),
-            seed=self.seed,
-            name=self.name,
-            class_names=np.asarray(self.class_names),
-        )
+        return {**super().split_record(), "mean": self.mean.numpy(), "std": self.std.numpy()}
 
     def _class_state(self) -> dict[str, Any]:
         """The fitted state's shared part: ``name``, ``class_names`` and ``scaler``."""
-        self._require_fitted()
-        return {
-            "name": self.name,
-            "class_names": list(self.class_names),
-            "scaler": self.input_scaler.state(),
-        }
+        return {**super()._class_state(), "scaler": self.input_scaler.state()}
 
     def _parse_class_state(self, state: dict[str, Any]) -> tuple[list[str], AffineScaler]:
         """What :meth:`_class_state` wrote, checked: ``(class_names, scaler)``."""

@@ -44,7 +44,7 @@ from dlzoo.data.download import RemoteFile, ensure_files
 from dlzoo.data.memory import require_config
 from dlzoo.data.options import check_fractions
 from dlzoo.data.preprocess import AffineScaler, AffineTransform
-from dlzoo.data.readers import IMAGE_EXTENSIONS, image_files, read_image
+from dlzoo.data.readers import IMAGE_EXTENSIONS, class_files, image_files, read_image
 from dlzoo.data.splits import carve_validation, stratified_split
 from dlzoo.data.state import positive_ints
 from dlzoo.errors import ConfigError, DataError
@@ -536,26 +536,9 @@ class ImageFolderDataModule(ImageDataModule):
         self.grayscale = bool(grayscale)
 
     def _class_files(self) -> dict[str, list[Path]]:
+        kinds = ", ".join(sorted(IMAGE_EXTENSIONS))
         hint = "put each class's images in <root>/<class_name>/"
-        if not self.root.is_dir():
-            raise DataError(f"image folder {self.root} does not exist: set data.root; {hint}")
-        classes = sorted(
-            d for d in self.root.iterdir() if d.is_dir() and not d.name.startswith(".")
-        )
-        if not classes:
-            raise DataError(f"image folder {self.root} has no class subfolders: {hint}")
-        files: dict[str, list[Path]] = {}
-        for folder in classes:
-            images = sorted(
-                p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
-            )
-            if not images:
-                raise DataError(
-                    f"class folder {folder} has no images ({', '.join(sorted(IMAGE_EXTENSIONS))})"
-                    ": add some or remove the folder"
-                )
-            files[folder.name] = images
-        return files
+        return class_files(self.root, "image", IMAGE_EXTENSIONS, f"images ({kinds})", hint)
 
     def _check_channels(self, channels: int) -> None:
         require_config(self.name, "grayscale", channels == 1, self.grayscale)

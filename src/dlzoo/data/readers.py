@@ -8,7 +8,7 @@ problem is a one-line :class:`~dlzoo.errors.DataError` that names the file.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from dlzoo.errors import DataError
 
 __all__ = [
     "IMAGE_EXTENSIONS",
+    "class_files",
     "image_files",
     "missing_column",
     "numeric_columns",
@@ -31,6 +32,38 @@ IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", "
 
 
 # ---------------------------------------------------------------------- images
+
+
+def class_files(
+    root: Path, kind: str, suffixes: Collection[str], what: str, hint: str
+) -> dict[str, list[Path]]:
+    """Each class subfolder's name and its files with one of ``suffixes``, sorted.
+
+    Hidden folders are skipped; the files of a class folder's own subfolders are not
+    read.
+
+    Args:
+        root: the folder with one subfolder per class.
+        kind: what the folder holds, for messages (``image``, ``text``).
+        suffixes: the file suffixes read, lower case (``.png``, ``.txt``).
+        what: the files, for the message about an empty class folder (``.txt files``).
+        hint: the layout to tell the user when the folder is wrong.
+
+    Raises:
+        DataError: ``root`` does not exist, has no class subfolders, or one is empty.
+    """
+    if not root.is_dir():
+        raise DataError(f"{kind} folder {root} does not exist: set data.root; {hint}")
+    folders = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+    if not folders:
+        raise DataError(f"{kind} folder {root} has no class subfolders: {hint}")
+    files: dict[str, list[Path]] = {}
+    for folder in folders:
+        found = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in suffixes)
+        if not found:
+            raise DataError(f"class folder {folder} has no {what}: add some or remove the folder")
+        files[folder.name] = found
+    return files
 
 
 def _is_image(path: Path) -> bool:

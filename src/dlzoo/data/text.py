@@ -39,7 +39,7 @@ import torch
 from torch import Tensor, nn
 
 from dlzoo.data.base import STAGES, PredictInputs
-from dlzoo.data.classification import ClassificationDataModule
+from dlzoo.data.classification import LabelledDataModule
 from dlzoo.data.memory import require_config
 from dlzoo.data.options import check_fractions
 from dlzoo.data.sequence_loader import PaddedSequenceLoader
@@ -88,7 +88,7 @@ class TokenIdentity(nn.Module):
         return tokens
 
 
-class TextDataModule(ClassificationDataModule):
+class TextDataModule(LabelledDataModule):
     """Base class of text classification datamodules (see the module doc).
 
     A subclass implements :meth:`read` and sets ``name`` and ``location`` (its folder
@@ -153,8 +153,7 @@ class TextDataModule(ClassificationDataModule):
         encoding: str = "utf-8",
         encoding_fallback: str | None = None,
     ) -> None:
-        # no scaler: token ids are not normalised
-        super().__init__(batch_size, eval_batch_size, seed, normalize=False)
+        super().__init__(batch_size, eval_batch_size, seed)
         self.val_fraction, self.test_fraction = check_fractions(val_fraction, test_fraction)
         key = "data.preprocess"
         self.preprocessor = (
@@ -290,16 +289,6 @@ class TextDataModule(ClassificationDataModule):
         self._require_fitted()
         return {"vocab_size": self.vocab_size, "padding_idx": 0, "num_classes": self.num_classes}
 
-    def split_record(self) -> dict[str, Any]:
-        """The split indices (into the documents kept), the classes, seed and name."""
-        self._require_setup()
-        return dict(
-            **self.split_indices,
-            seed=self.seed,
-            name=self.name,
-            class_names=np.asarray(self.class_names),
-        )
-
     def extra_baselines(self) -> dict[str, float]:
         """``test/baseline_acc``: TF-IDF + logistic regression fitted on the training
         documents, scored on the test documents (see :mod:`dlzoo.data.text_baseline`)."""
@@ -316,10 +305,8 @@ class TextDataModule(ClassificationDataModule):
 
     def fitted_state(self) -> dict[str, Any]:
         """``name``, ``class_names``, ``preprocess`` and ``tokenizer`` (plain data)."""
-        self._require_fitted()
         return {
-            "name": self.name,
-            "class_names": list(self.class_names),
+            **self._class_state(),
             "preprocess": self.preprocessor.state(),
             "tokenizer": self.tokenizer.state(),
         }

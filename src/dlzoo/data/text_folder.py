@@ -11,6 +11,7 @@ import importlib.util
 from pathlib import Path
 from typing import Any
 
+from dlzoo.data.readers import class_files
 from dlzoo.data.text import Corpus, TextDataModule, text_signature
 from dlzoo.errors import DataError
 
@@ -47,23 +48,7 @@ class TextFolderDataModule(TextDataModule):
 
     def _class_files(self) -> dict[str, list[Path]]:
         """Each class folder's name and its ``.txt`` files, sorted."""
-        if not self.root.is_dir():
-            raise DataError(f"text folder {self.root} does not exist: set data.root; {_LAYOUT}")
-        folders = sorted(
-            d for d in self.root.iterdir() if d.is_dir() and not d.name.startswith(".")
-        )
-        if not folders:
-            raise DataError(f"text folder {self.root} has no class subfolders: {_LAYOUT}")
-        files = {}
-        for folder in folders:
-            files[folder.name] = sorted(
-                p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".txt"
-            )
-            if not files[folder.name]:
-                raise DataError(
-                    f"class folder {folder} has no .txt files: add some or remove the folder"
-                )
-        return files
+        return class_files(self.root, "text", {".txt"}, ".txt files", _LAYOUT)
 
     def read(self) -> Corpus:
         """Every class folder's ``.txt`` files, decoded (see ``encoding``)."""
