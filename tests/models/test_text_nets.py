@@ -261,3 +261,9 @@ def test_presets_build_their_nets() -> None:
 def test_bad_configs_are_refused(make: Callable[[], nn.Module], match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         make()
+
+
+def test_one_hot_codes_have_no_table_to_project() -> None:
+    net = BagOfEmbeddings(vocab_size=5, one_hot=True, num_classes=2)
+    with pytest.raises(ConfigError, match="no learned table"):
+        _ = net.embedding.weight

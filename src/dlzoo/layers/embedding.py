@@ -81,10 +81,15 @@ class TokenEmbedding(nn.Module):
 
     @property
     def weight(self) -> torch.Tensor:
-        """The (V, out_features) vectors of every id (the identity for one-hot codes)."""
-        if self.table is not None:
-            return self.table.weight
-        return torch.eye(self.vocab_size)
+        """The (V, embed_dim) learned vectors of every id.
+
+        Raises:
+            ConfigError: with ``one_hot``, which has no table (its codes are the (V, V)
+                identity, too large to build for a real vocabulary).
+        """
+        if self.table is None:
+            raise ConfigError("one-hot token codes have no learned table (one_hot=true)")
+        return self.table.weight
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         if self.table is not None:

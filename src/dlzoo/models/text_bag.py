@@ -75,8 +75,8 @@ class BagOfEmbeddings(SequenceNet):
 
     Attributes:
         embedding: the :class:`~dlzoo.layers.embedding.TokenEmbedding`; with
-            ``one_hot`` it has no table (its ``weight`` is the (V, V) identity), so an
-            embedding projector should read :meth:`word_vectors` instead.
+            ``one_hot`` it has no table, so an embedding projector reads
+            :meth:`word_vectors` instead.
 
     Raises:
         ConfigError: a vocabulary below 2, a padding id outside it, a bad
