@@ -140,3 +140,18 @@ def test_attention_figure_and_projector_reach_tensorboard(text_run) -> None:
     words = metadata.read_text().split()
     # the most frequent training words first; the special tokens are left out
     assert words[0] in FILLER and not {"[PAD]", "[UNK]", "[CLS]"} & set(words)
+
+
+def test_top_attended_words_are_mean_weights_per_occurrence() -> None:
+    from dlzoo.callbacks.text_figures import top_attended_words
+
+    # class 0: id 3 twice (weights 0.6, 0.4), id 4 once (0.9, too rare with min_count 2);
+    # class 1: id 3 twice (0.1, 0.3), id 5 twice (0.5, 0.1); padding (id 0) never counts
+    tokens = torch.tensor([[3, 4, 3], [3, 5, 0], [5, 3, 0]])
+    lengths = torch.tensor([3, 2, 2])
+    weights = torch.tensor([[0.6, 0.9, 0.4], [0.1, 0.5, 0.7], [0.1, 0.3, 0.8]])
+    y = torch.tensor([0, 1, 1])
+    top = top_attended_words([(tokens, y, lengths, weights)], 2, 6, top_k=2, min_count=2)
+    assert [i for i, _ in top[0]] == [3] and top[0][0][1] == pytest.approx(0.5)
+    assert [i for i, _ in top[1]] == [5, 3]
+    assert [v for _, v in top[1]] == pytest.approx([0.3, 0.2])

@@ -48,7 +48,7 @@ def _attention_batches(pl_module: L.LightningModule, loader: Any) -> Any:
 
 
 def top_attended_words(
-    batches: Any, num_classes: int, top_k: int = 10, min_count: int = 3
+    batches: Any, num_classes: int, vocab_size: int, top_k: int = 10, min_count: int = 3
 ) -> list[list[tuple[int, float]]]:
     """Per class, the token ids with the highest mean attention weight per occurrence.
 
@@ -59,6 +59,7 @@ def top_attended_words(
     Args:
         batches: ``(tokens, y, lengths, weights)`` tuples.
         num_classes: K.
+        vocab_size: V, token ids 0 .. V-1.
         top_k: words per class.
         min_count: the fewest occurrences a word needs in a class.
 
@@ -68,21 +69,13 @@ def top_attended_words(
     Returns:
         K lists of ``(token_id, mean_weight)``, best first.
     """
-    totals: torch.Tensor | None = None
-    counts: torch.Tensor | None = None
+    totals = torch.zeros(num_classes, vocab_size, dtype=torch.float64)
+    counts = torch.zeros(num_classes, vocab_size, dtype=torch.float64)
     for tokens, y, lengths, weights in batches:
-        vocab = int(tokens.max()) + 1
-        if totals is None or vocab > totals.shape[1]:
-            grow = vocab if totals is None else vocab - totals.shape[1]
-            zeros = torch.zeros(num_classes, grow, dtype=torch.float64)
-            totals = zeros if totals is None else torch.cat([totals, zeros], 1)
-            counts = zeros.clone() if counts is None else torch.cat([counts, zeros], 1)
         real = torch.arange(tokens.shape[1])[None, :] < lengths[:, None]  # (B, T)
-        flat = (y[:, None] * totals.shape[1] + tokens)[real]
+        flat = (y[:, None] * vocab_size + tokens)[real]  # (class, id) as one index
         totals.view(-1).index_add_(0, flat, weights[real].double())
         counts.view(-1).index_add_(0, flat, torch.ones_like(flat, dtype=torch.float64))
-    if totals is None:
-        return [[] for _ in range(num_classes)]
     mean = torch.where(counts >= min_count, totals / counts.clamp_min(1), torch.zeros(()))
     result = []
     for k in range(num_classes):
@@ -165,7 +158,7 @@ class AttentionFigure(_StageFigure):
             )
             for i in range(min(self.num_examples, len(tokens)))
         ]
-        top = top_attended_words(batches, len(names), self.top_k)
+        top = top_attended_words(batches, len(names), tokenizer.vocab_size, self.top_k)
         words = [
             (names[k], [(tokenizer.id_to_token(i), v) for i, v in top[k]])
             for k in range(len(names))
