@@ -117,6 +117,7 @@ def score(run: Run, ckpt_path: str | None, fitted: bool, test: bool = True) -> S
         test: also score the test split.
     """
     from dlzoo.baselines import baseline_metrics
+    from dlzoo.probe import representation_metrics
 
     trainer, task, dm = run.trainer, run.task, run.datamodule
     if fitted:
@@ -129,6 +130,8 @@ def score(run: Run, ckpt_path: str | None, fitted: bool, test: bool = True) -> S
         tested = trainer.test(task, datamodule=dm, ckpt_path=ckpt_path, verbose=False)
         scores.test = scalars(tested[0], "test/")
         scores.test.update(baseline_metrics(task, dm))
+        seed = int(run.cfg.get("seed") or 0)
+        scores.test.update(representation_metrics(task, dm, seed))
     return scores
 
 

@@ -51,27 +51,6 @@ def predict_tensors(task: Any, inputs: Sequence[torch.Tensor], batch_size: int) 
     return torch.cat(outputs)
 
 
-def _rows(run: Any, names: list[str], predicted: torch.Tensor) -> tuple[list[str], list[list]]:
-    """The CSV header and rows: one per input for classes, one per step for forecasts."""
-    dm = run.datamodule
-    if predicted.ndim == 2:  # (N, num_classes) probabilities
-        classes = list(getattr(dm, "class_names", []) or range(predicted.shape[1]))
-        header = ["input", "class", *(f"p_{c}" for c in classes)]
-        rows = [
-            [name, classes[int(p.argmax())], *(f"{v:.6g}" for v in p.tolist())]
-            for name, p in zip(names, predicted, strict=True)
-        ]
-        return header, rows
-    targets = list(getattr(dm, "target_names", []) or range(predicted.shape[-1]))
-    header = ["input", "step", *map(str, targets)]
-    rows = [
-        [name, step + 1, *(f"{v:.6g}" for v in values.tolist())]
-        for name, forecast in zip(names, predicted, strict=True)
-        for step, values in enumerate(forecast)
-    ]
-    return header, rows
-
-
 def predict(
     run_dir: str | Path,
     input_path: str | Path,
@@ -95,7 +74,7 @@ def predict(
     start = time.perf_counter()
     predicted = predict_tensors(run.task, given.inputs, int(batch_size))
     seconds = time.perf_counter() - start
-    header, rows = _rows(run, list(given.names), predicted)
+    header, rows = run.task.prediction_table(list(given.names), predicted, run.datamodule)
     path = (
         Path(output) if output else Path(run_dir) / "predictions" / f"{Path(input_path).stem}.csv"
     )

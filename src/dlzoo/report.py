@@ -11,7 +11,22 @@ from lightning.pytorch.callbacks import EarlyStopping
 from omegaconf import DictConfig, OmegaConf
 
 # the metrics the result line shows first, when a run has them
-HEADLINE = ("acc", "f1", "mase", "mase_vs_naive", "naive_mase", "mae", "rmse")
+HEADLINE = (
+    "acc",
+    "f1",
+    "mase",
+    "mase_vs_naive",
+    "naive_mase",
+    "mae",
+    "rmse",
+    "mse",
+    "auroc",
+    "pr_auc",
+    "verification_acc",
+    "knn_acc",
+    "probe_acc",
+    "kmeans_ari",
+)
 
 
 def scalars(metrics: Mapping[str, Any], prefix: str) -> dict[str, float]:

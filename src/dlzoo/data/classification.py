@@ -49,6 +49,16 @@ class LabelledDataModule(InMemoryDataModule):
                     f"{stage} split: {fix}"
                 )
 
+    def labelled(self, stage: str) -> tuple[Tensor, Tensor]:
+        """``(x, y)`` of a split: the inputs as the net sees them, and the labels.
+
+        Raises:
+            RuntimeError: before ``setup``.
+        """
+        self._require_setup()
+        x, y = self.tensors[stage][:2]
+        return x, y
+
     def split_record(self) -> dict[str, Any]:
         """The split, the seed, the name and the classes, for ``save_split``."""
         self._require_setup()

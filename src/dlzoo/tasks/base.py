@@ -26,6 +26,20 @@ from dlzoo.optim import build_optimizer, build_scheduler
 from dlzoo.tasks.stepping import Stepping, backward_and_step, step_epoch_schedulers
 
 
+def embedding_table(names: list[str], predicted: torch.Tensor) -> tuple[list[str], list[list[Any]]]:
+    """A prediction CSV of embeddings: ``input, z_0, ..., z_{D-1}``, one row per input.
+
+    Shapes:
+        predicted: (N, D), N == len(names)
+    """
+    header = ["input", *(f"z_{i}" for i in range(predicted.shape[1]))]
+    rows = [
+        [name, *(f"{v:.6g}" for v in row.tolist())]
+        for name, row in zip(names, predicted, strict=True)
+    ]
+    return header, rows
+
+
 class Task(L.LightningModule):
     """Base class of the tasks.
 
@@ -106,6 +120,29 @@ class Task(L.LightningModule):
     def infer(self, *inputs: Any) -> torch.Tensor:
         """What a user gets from the trained model for the net's inputs (no target)."""
         raise NotImplementedError
+
+    def embed(self, *inputs: Any) -> torch.Tensor:
+        """The learned representation of the net's inputs: ``net.forward_features``.
+
+        Linear probes, k-means, the latent figures and transfer learning read it; tasks
+        whose representation lives elsewhere (a JEPA's target encoder) override it.
+
+        Shapes:
+            inputs: what the net takes, e.g. x (B, C, H, W) -> (B, D)
+        """
+        return self.net.forward_features(*inputs)
+
+    def prediction_table(
+        self, names: list[str], predicted: torch.Tensor, datamodule: Any
+    ) -> tuple[list[str], list[list[Any]]]:
+        """The CSV that ``dlzoo-predict`` writes: a header and one row per prediction.
+
+        Args:
+            names: one per input (file names, time stamps).
+            predicted: what :meth:`infer` returned for those inputs.
+            datamodule: the fitted datamodule (class or target names).
+        """
+        return embedding_table(names, predicted)
 
     def predict_step(self, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> torch.Tensor:
         inputs, _ = self.split_batch(batch)

@@ -137,6 +137,22 @@ class ClassificationTask(Task):
         """
         return self.net(*inputs).softmax(dim=-1)
 
+    def prediction_table(
+        self, names: list[str], predicted: torch.Tensor, datamodule: Any
+    ) -> tuple[list[str], list[list[Any]]]:
+        """``input, class, p_<class>...``: the most probable class and every probability.
+
+        Shapes:
+            predicted: (N, num_classes) probabilities, N == len(names)
+        """
+        classes = list(getattr(datamodule, "class_names", []) or range(predicted.shape[1]))
+        header = ["input", "class", *(f"p_{c}" for c in classes)]
+        rows = [
+            [name, classes[int(p.argmax())], *(f"{v:.6g}" for v in p.tolist())]
+            for name, p in zip(names, predicted, strict=True)
+        ]
+        return header, rows
+
     def _log_epoch(self, stage: str, collection: MetricCollection | None = None) -> None:
         sums = self._epoch_sums(stage)
         values: dict[str, torch.Tensor] = {}

@@ -132,6 +132,23 @@ class ForecastTask(Task):
         """
         return self.to_original(self.forecast(x))
 
+    def prediction_table(
+        self, names: list[str], predicted: torch.Tensor, datamodule: Any
+    ) -> tuple[list[str], list[list[Any]]]:
+        """``input, step, <target>...``: one row per forecast step, in the series' units.
+
+        Shapes:
+            predicted: (N, horizon, output_size), N == len(names)
+        """
+        targets = list(getattr(datamodule, "target_names", []) or range(predicted.shape[-1]))
+        header = ["input", "step", *map(str, targets)]
+        rows = [
+            [name, step + 1, *(f"{v:.6g}" for v in values.tolist())]
+            for name, forecast in zip(names, predicted, strict=True)
+            for step, values in enumerate(forecast)
+        ]
+        return header, rows
+
     def _shared_step(self, batch: Any, stage: str) -> torch.Tensor:
         (x, *_), y = self.split_batch(batch)  # (B, W, F), (B, H, C)
         pred = self.forecast(x)  # (B, H, C)

@@ -1,0 +1,138 @@
+"""How good is a learned representation? A linear probe and k-means on frozen features.
+
+For a net trained without labels (an autoencoder, a siamese net, a JEPA) the labels of
+the wrapped image data are still there for evaluation. Two standard measures, each
+beside what the same method makes of the raw pixels:
+
+- **linear probe**: a logistic regression fitted on the frozen features
+  (``task.embed``) of the training split and scored on the test split
+  (``test/probe_acc``), against the same logistic regression on the flattened pixels
+  (``test/baseline_logreg_acc``); the features are standardised with the training
+  split's statistics first, as is usual for a probe (Alain & Bengio 2016);
+- **unsupervised classification**: k-means with one cluster per class on the test
+  split's features, scored by the adjusted Rand index and the cluster purity against
+  the labels (``test/kmeans_ari``, ``test/kmeans_purity``), against k-means on the
+  pixels (``test/baseline_kmeans_ari``, ``test/baseline_kmeans_purity``).
+
+The pipeline adds these to every run whose task is not a classifier and whose data is
+labelled; ``dlzoo-probe run_dir=RUN`` measures any trained run, classifiers included
+(their ``forward_features``).
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import torch
+
+from dlzoo.baselines import logreg_accuracy, majority_accuracy
+
+# rows embedded per forward pass: bounded memory for any split size
+_CHUNK = 512
+
+
+def labelled_split(datamodule: Any, stage: str) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """``(x, y)`` of a split of a labelled datamodule, or ``None`` where it has none."""
+    labelled = getattr(datamodule, "labelled", None)
+    if labelled is None:
+        return None
+    try:
+        return labelled(stage)
+    except (KeyError, RuntimeError):
+        return None
+
+
+@torch.no_grad()
+def embed_all(task: Any, x: torch.Tensor) -> np.ndarray:
+    """``task.embed`` of every row of ``x`` in eval mode, as float32 numpy.
+
+    Shapes:
+        x: (N, ...) -> (N, D)
+    """
+    was_training = task.training
+    task.eval()
+    try:
+        device = task.device
+        parts = [
+            task.embed(x[i : i + _CHUNK].to(device)).float().cpu() for i in range(0, len(x), _CHUNK)
+        ]
+    finally:
+        task.train(was_training)
+    return torch.cat(parts).reshape(len(x), -1).numpy()
+
+
+def cluster_purity(labels: np.ndarray, clusters: np.ndarray) -> float:
+    """The share of samples whose cluster's most frequent label is their own.
+
+    Shapes:
+        labels, clusters: (N,) ints
+    """
+    total = 0
+    for cluster in np.unique(clusters):
+        total += np.bincount(labels[clusters == cluster]).max()
+    return float(total / len(labels))
+
+
+def kmeans_scores(features: np.ndarray, labels: np.ndarray, seed: int = 0) -> tuple[float, float]:
+    """``(adjusted Rand index, purity)`` of k-means with one cluster per label.
+
+    Shapes:
+        features: (N, D); labels: (N,)
+    """
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import adjusted_rand_score
+
+    k = len(np.unique(labels))
+    clusters = KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(features)
+    return float(adjusted_rand_score(labels, clusters)), cluster_purity(labels, clusters)
+
+
+def _standardised(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    mean, std = train.mean(axis=0), train.std(axis=0)
+    std[std == 0] = 1.0
+    return (train - mean) / std, (test - mean) / std
+
+
+def probe_metrics(task: Any, datamodule: Any, seed: int = 0) -> dict[str, float]:
+    """The linear probe and k-means on ``task.embed`` and on the pixels (module doc).
+
+    Returns:
+        ``{}`` when the datamodule has no labelled train and test split.
+    """
+    train, test = labelled_split(datamodule, "train"), labelled_split(datamodule, "test")
+    if train is None or test is None:
+        return {}
+    (x_train, y_train), (x_test, y_test) = train, test
+    y_train, y_test = y_train.cpu().numpy(), y_test.cpu().numpy()
+    embedded = embed_all(task, x_train), embed_all(task, x_test)
+    pixels = (
+        x_train.reshape(len(x_train), -1).float().cpu().numpy(),
+        x_test.reshape(len(x_test), -1).float().cpu().numpy(),
+    )
+    out = {"test/baseline_majority_acc": majority_accuracy(y_train, y_test)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # constant features in sklearn
+        if len(np.unique(y_train)) > 1:
+            probes = (("probe", _standardised(*embedded)), ("baseline_logreg", pixels))
+            for key, (train_x, test_x) in probes:
+                out[f"test/{key}_acc"] = logreg_accuracy(train_x, y_train, test_x, y_test, seed)
+        if len(np.unique(y_test)) > 1:
+            # k-means on the features as they are: standardising would weigh a
+            # near-constant feature (a border pixel) as much as an informative one
+            for prefix, (_, test_x) in (("", embedded), ("baseline_", pixels)):
+                ari, purity = kmeans_scores(test_x, y_test, seed)
+                out[f"test/{prefix}kmeans_ari"] = ari
+                out[f"test/{prefix}kmeans_purity"] = purity
+    return out
+
+
+def representation_metrics(task: Any, datamodule: Any, seed: int = 0) -> dict[str, float]:
+    """:func:`probe_metrics` for a task that is not a classifier; ``{}`` for one
+    (a classifier's result has its own baselines; ``dlzoo-probe`` probes it on request)."""
+    from dlzoo.tasks.classification import ClassificationTask
+
+    if isinstance(task, ClassificationTask):
+        return {}
+    return probe_metrics(task, datamodule, seed)
