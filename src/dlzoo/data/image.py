@@ -42,11 +42,12 @@ from dlzoo.data.base import STAGES, PredictInputs
 from dlzoo.data.classification import ClassificationDataModule
 from dlzoo.data.download import RemoteFile, ensure_files
 from dlzoo.data.memory import require_config
-from dlzoo.data.options import check_fractions
+from dlzoo.data.options import check_fractions, positive_int
 from dlzoo.data.preprocess import AffineScaler, AffineTransform
 from dlzoo.data.readers import IMAGE_EXTENSIONS, class_files, image_files, read_image
 from dlzoo.data.splits import carve_validation, stratified_split
 from dlzoo.data.state import positive_ints
+from dlzoo.data.subsets import class_subset, first_per_class
 from dlzoo.errors import ConfigError, DataError
 
 
@@ -111,6 +112,10 @@ class ImageDataModule(ClassificationDataModule):
             (see :class:`~dlzoo.data.augment.BatchAugment`), or ``None``.
         normalize: standardise each channel with the training split's mean and std;
             ``False`` keeps pixel values in [0, 1] (e.g. for a sigmoid decoder).
+        classes: keep only these classes (names; ints are read as names), labelled
+            0 .. K-1 in this order; ``None`` keeps all.
+        train_per_class: keep only the first this many training samples of each class
+            (few-shot learning; val and test keep their size); ``None`` keeps all.
 
     Shapes:
         - a batch: ``(x, y)`` with x: (B, C, H, W) float32 and y: (B,) int64
@@ -127,9 +132,15 @@ class ImageDataModule(ClassificationDataModule):
         augment: Mapping[str, Any] | None = None,
         normalize: bool = True,
         eval_batch_size: int | None = None,
+        classes: Sequence[str | int] | None = None,
+        train_per_class: int | None = None,
     ) -> None:
         super().__init__(batch_size, eval_batch_size, seed, normalize)
         self.val_fraction, self.test_fraction = check_fractions(val_fraction, test_fraction)
+        self.classes = None if classes is None else [str(c) for c in classes]
+        self.train_per_class = (
+            None if train_per_class is None else positive_int("train_per_class", train_per_class)
+        )
         # built now so a bad augment key fails when the config is instantiated
         self.augment = build_augment(augment, seed=self.seed)
         # (H, W): a config value for image folders, else fitted (from the data or a state)
@@ -142,7 +153,7 @@ class ImageDataModule(ClassificationDataModule):
         raise NotImplementedError
 
     def _setup_once(self) -> None:
-        data = self.load()
+        data = self._subset(self.load())
         self.class_names = list(data.class_names)
         splits = self._split(data)
         train_images = splits["train"][0]
@@ -154,6 +165,17 @@ class ImageDataModule(ClassificationDataModule):
                 torch.from_numpy(self.input_scaler.transform(images, channel_axis=1)),
                 torch.from_numpy(labels.astype(np.int64)),
             )
+
+    def _subset(self, data: ImageArrays) -> ImageArrays:
+        """Only the configured ``classes``, relabelled 0 .. K-1 in their order."""
+        if self.classes is None:
+            return data
+        keep, labels = class_subset(data.labels, data.class_names, self.classes)
+        test_images, test_labels = data.test_images, data.test_labels
+        if test_images is not None and test_labels is not None:
+            test_keep, test_labels = class_subset(test_labels, data.class_names, self.classes)
+            test_images = test_images[test_keep]
+        return ImageArrays(data.images[keep], labels, self.classes, test_images, test_labels)
 
     def _split(self, data: ImageArrays) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Fill ``split_indices`` and return each split's ``(images, labels)``."""
@@ -181,6 +203,11 @@ class ImageDataModule(ClassificationDataModule):
                 "val": (data.images, data.labels),
                 "test": (data.test_images, data.test_labels),
             }
+        if self.train_per_class is not None:  # few-shot: val and test keep their size
+            train_labels = sources["train"][1]
+            self.split_indices["train"] = first_per_class(
+                self.split_indices["train"], train_labels, self.train_per_class
+            )
         self._check_split_sizes(
             len(data.labels), "samples", "add data or change data.val_fraction / data.test_fraction"
         )
@@ -235,6 +262,8 @@ class ImageDataModule(ClassificationDataModule):
         if self.image_size is not None:
             require_config(self.name, "image_size", [height, width], list(self.image_size))
         class_names, scaler = self._parse_class_state(state)
+        if self.classes is not None:
+            require_config(self.name, "classes", class_names, self.classes)
         self._check_channels(scaler.channels)
         self.class_names, self.input_scaler = class_names, scaler
         self.image_size = (height, width)
