@@ -235,7 +235,7 @@ def test_every_figure_reaches_tensorboard(tmp_path: Path) -> None:
         "test/latent_scatter",
         "test/anomaly_scores",
     }
-    assert "val/latents" in (events / "projector_config.pbtxt").read_text()
+    assert "val_latents:00000" in (events / "projector_config.pbtxt").read_text()
     (metadata,) = events.rglob("metadata.tsv")
     assert metadata.read_text().split()[:5] == ["zero", "one", "two", "three", "zero"]
     assert len(metadata.read_text().split()) == 30  # max_points

@@ -15,7 +15,8 @@ siamese nets and JEPA alike:
   itself when it is 2-D, its first two principal components otherwise
   -> ``val/latent_scatter``.
 - :class:`LatentProjector` (``embed(x)``): the latents in TensorBoard's projector, with
-  class names and the input images as thumbnails -> tag ``val/latents``.
+  class names and the input images as thumbnails -> tag ``val_latents`` (no slash:
+  the tag names the projector's folder).
 - :class:`AnomalyHistogram` (``test_scores``, ``test_flags``, ``threshold``): histograms
   of the test scores of normal and anomalous samples and the threshold
   -> ``test/anomaly_scores``.
@@ -541,7 +542,7 @@ class LatentProjector(L.Callback):
                 metadata=metadata,
                 label_img=thumbnails,
                 global_step=trainer.global_step,
-                tag="val/latents",
+                tag="val_latents",
             )
 
 
