@@ -9,8 +9,10 @@ Importing this package imports every family so that its nets register; use
 
 # imported to register their nets
 from dlzoo.models import (  # noqa: F401
+    autoencoder,
     cnn,
     conv1d,
+    decoder,
     dense,
     forecast,
     rnn,
