@@ -20,6 +20,7 @@ evaluation only (figures, probes), never for the loss.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -203,6 +204,10 @@ class ReconstructionDataModule(WrappedDataModule):
             transform=self.train_noise,  # the inputs only: the target stays clean
         )
         return DictBatchLoader(loader, BATCH_KEYS)
+
+    def task_kwargs(self) -> dict[str, Any]:
+        """The base's, and ``normal_classes`` for the anomaly task."""
+        return {**super().task_kwargs(), "normal_classes": self.normal_classes}
 
     def train_dataloader(self) -> DictBatchLoader:
         return self._loader("train", train=True)
