@@ -12,7 +12,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from dlzoo.errors import ConfigError
 from dlzoo.pipeline import build_net, train
-from dlzoo.train import CONFIG_DIR
+from dlzoo.train import CONFIG_DIR, compose_config
 
 EXPERIMENTS = sorted(p.stem for p in (CONFIG_DIR / "experiment").glob("*.yaml"))
 METRICS_KEYS = {
@@ -42,21 +42,43 @@ CLASSIFICATION = {"acc", "loss", "f1", "precision", "recall"}
 FORECAST = {"loss", "mae", "rmse", "mase", "naive_mase", "mase_vs_naive"}
 
 
+def _train_source(cfg, tmp_path: Path) -> None:
+    """A short run of the experiment that ``cfg.init_from`` names, where a transfer
+    experiment will look for it (else it would train the source in full first)."""
+    source = str(cfg.init_from)
+    run_dir = tmp_path / source / "runs" / "source"
+    overrides = [f"experiment={source}", "debug=limit", f"paths.log_dir={tmp_path}"]
+    train(compose_config(overrides, run_dir))
+
+
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
-def test_every_experiment_runs_a_few_batches(make_cfg, experiment: str) -> None:
+def test_every_experiment_runs_a_few_batches(make_cfg, tmp_path, experiment: str) -> None:
     cfg = make_cfg(f"experiment={experiment}", "debug=limit")
+    if cfg.get("init_from"):
+        _train_source(cfg, tmp_path)
     value = train(cfg)
     metrics = read_metrics(cfg)
     assert set(metrics) == METRICS_KEYS
     assert metrics["optimized_value"] == value == metrics["val"][cfg.optimized_metric]
-    forecast = cfg.task._target_.endswith("ForecastTask")
-    names = FORECAST if forecast else CLASSIFICATION
+    target = cfg.task._target_
+    forecast = target.endswith("ForecastTask")
+    # representation tasks (autoencoders, siamese nets, JEPA) report their loss and are
+    # probed on the labels they did not train with
+    names = (
+        FORECAST
+        if forecast
+        else CLASSIFICATION
+        if target.endswith("ClassificationTask")
+        else {"loss"}
+    )
     assert {f"val/{n}" for n in names} <= set(metrics["val"])
     assert {f"test/{n}" for n in names} <= set(metrics["test"])
     if forecast:
         assert metrics["test"]["test/mase"] > 0 and metrics["test"]["test/naive_mase"] > 0
-    else:
+    elif "test/acc" in metrics["test"]:
         assert 0.0 <= metrics["test"]["test/acc"] <= 1.0
+    else:
+        assert 0.0 <= metrics["test"]["test/probe_acc"] <= 1.0
     run = Path(cfg.paths.output_dir)
     assert (run / "split.npz").is_file()
     if metrics["model"] == "naive":  # nothing to fit: scored as it is

@@ -207,6 +207,8 @@ def rebuild(
     if output_dir is not None:
         cfg.paths.output_dir = str(Path(output_dir).resolve())
     cfg.callbacks, cfg.logger = None, None
+    if section.get("transfer"):  # a reused net: its architecture, without the source run
+        OmegaConf.update(cfg, "transfer.source", section["transfer"], force_add=True)
     fitted = None if setup_data else fitted_state(checkpoint, cfg, path)
     run = build(cfg, fitted=fitted, trainer=trainer)
     run.model_name = str(section.get("model") or run.model_name)

@@ -292,14 +292,16 @@ def _check_batch_size(datamodule: Any) -> None:
 
 
 def _fit_parts(
-    cfg: DictConfig, model_name: str, net_kwargs: dict[str, Any]
+    cfg: DictConfig, model_name: str, net_kwargs: dict[str, Any], transfer: Any = None
 ) -> tuple[list[Any], list[Any], L.Trainer]:
-    """The callbacks (the configured ones and dlzoo's own), the loggers and the Trainer."""
+    """The callbacks (the configured ones, dlzoo's own and a transfer run's freezing),
+    the loggers and the Trainer."""
     from dlzoo.callbacks.run_state import RunState
 
     callbacks = [
         *instantiate_dict(cfg.get("callbacks")),
-        RunState(model_name, net_kwargs),
+        *(transfer.callbacks if transfer else []),
+        RunState(model_name, net_kwargs, transfer.spec if transfer else None),
     ]
     loggers = instantiate_dict(cfg.get("logger"))
     return callbacks, loggers, _trainer(cfg, callbacks, loggers)
@@ -330,10 +332,20 @@ def build(cfg: DictConfig, fitted: dict[str, Any] | None = None, *, trainer: boo
         _check_batch_size(datamodule)
     else:
         datamodule.load_fitted_state(fitted)
-    net = build_net(cfg.model, datamodule)
+    transfer = None
+    if cfg.get("init_from"):  # the net of another run, with a new head
+        from dlzoo.transfer import attach, build_transfer_net
+
+        transfer = build_transfer_net(cfg, datamodule, fitted is not None)
+        net = transfer.net
+    else:
+        net = build_net(cfg.model, datamodule)
     task = _task(cfg, net, datamodule)
     task.stepping = _stepping(cfg.trainer)
     model_name = choice("model", str(cfg.model._target_).rsplit(".", 1)[-1])
+    if transfer is not None:
+        model_name = transfer.spec["model_name"] or model_name
+        transfer.callbacks = attach(transfer, task, cfg.transfer)
     if fitted is None:
         check_pair(task, datamodule, model_name, data_name(datamodule))
     net_kwargs = {k: _plain(v) for k, v in datamodule.net_kwargs().items()}
@@ -348,5 +360,5 @@ def build(cfg: DictConfig, fitted: dict[str, Any] | None = None, *, trainer: boo
         data_name=data_name(datamodule),
     )
     if trainer:
-        run.callbacks, run.loggers, run.trainer = _fit_parts(cfg, model_name, net_kwargs)
+        run.callbacks, run.loggers, run.trainer = _fit_parts(cfg, model_name, net_kwargs, transfer)
     return run

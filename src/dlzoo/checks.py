@@ -25,6 +25,10 @@ INJECTED = {
 }
 
 
+# conf/transfer/*.yaml; `source` is written by a rebuilt run (see dlzoo.transfer)
+TRANSFER_KEYS = {"freeze", "unfreeze_at_epoch", "backbone_lr_scale", "pretrained", "source"}
+
+
 def signature(target: str, where: str) -> inspect.Signature:
     """The constructor signature of the class ``target`` names.
 
@@ -99,6 +103,12 @@ def validate_config(cfg: DictConfig) -> None:
             if node is not None:
                 check_keys(node, f"{group}.{name}")
     _check_trainer_values(cfg.trainer)
+    unknown = sorted(set(cfg.get("transfer") or {}) - TRANSFER_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"unknown key transfer.{unknown[0]}; "
+            f"valid: {', '.join(sorted(TRANSFER_KEYS - {'source'}))}"
+        )
     if not cfg.get("optimized_metric"):
         raise ConfigError("optimized_metric is not set (e.g. optimized_metric=val/acc)")
     if cfg.get("optimized_mode", "max") not in ("max", "min"):

@@ -36,7 +36,9 @@ _NORM_LAYERS: tuple[type[nn.Module], ...] = (
 SCHEDULER_STEPPING_KEYS = ("interval", "frequency", "monitor")
 
 
-def param_groups(module: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
+def param_groups(
+    module: nn.Module, weight_decay: float, lr: float | None = None, lr_scales: Any = None
+) -> list[dict[str, Any]]:
     """Split parameters into a decayed group (weights) and a non-decayed group.
 
     Biases and every parameter of a normalisation layer go to the group with
@@ -45,39 +47,58 @@ def param_groups(module: nn.Module, weight_decay: float) -> list[dict[str, Any]]
     Args:
         module: the model whose trainable parameters are grouped.
         weight_decay: the decay of the weight group.
+        lr: the optimizer's learning rate (needed with ``lr_scales``).
+        lr_scales: ``id(parameter) -> factor``: those parameters get their own groups
+            with learning rate ``lr * factor`` (transfer learning's reused body).
 
     Returns:
-        Two parameter groups for a ``torch.optim`` optimizer (empty groups dropped).
+        Parameter groups for a ``torch.optim`` optimizer (empty groups dropped).
     """
-    decay: list[nn.Parameter] = []
-    no_decay: list[nn.Parameter] = []
+    scales = dict(lr_scales or {})
+    groups: dict[tuple[bool, float], list[nn.Parameter]] = {}
     seen: set[int] = set()
     for sub in module.modules():
         for name, param in sub.named_parameters(recurse=False):
             if not param.requires_grad or id(param) in seen:
                 continue
             seen.add(id(param))
-            if isinstance(sub, _NORM_LAYERS) or name.endswith("bias"):
-                no_decay.append(param)
-            else:
-                decay.append(param)
-    # the names label the groups in LearningRateMonitor's tags (lr-Adam/decay)
-    groups = [
-        {"params": decay, "weight_decay": weight_decay, "name": "decay"},
-        {"params": no_decay, "weight_decay": 0.0, "name": "no_decay"},
-    ]
-    return [g for g in groups if g["params"]]
+            decays = not (isinstance(sub, _NORM_LAYERS) or name.endswith("bias"))
+            groups.setdefault((decays, scales.get(id(param), 1.0)), []).append(param)
+    out = []
+    for (decays, scale), params in sorted(groups.items(), key=lambda kv: (-kv[0][1], not kv[0][0])):
+        # the names label the groups in LearningRateMonitor's tags (lr-Adam/decay)
+        group = {
+            "params": params,
+            "weight_decay": weight_decay if decays else 0.0,
+            "name": ("decay" if decays else "no_decay") + ("" if scale == 1.0 else "_body"),
+        }
+        if scale != 1.0:
+            if lr is None:
+                raise ConfigError("a learning-rate scale needs the optimizer's lr to be set")
+            group["lr"] = lr * scale
+        out.append(group)
+    return out
 
 
-def build_optimizer(factory: Callable[..., Optimizer], module: nn.Module) -> Optimizer:
+def build_optimizer(
+    factory: Callable[..., Optimizer], module: nn.Module, lr_scales: Any = None
+) -> Optimizer:
     """Call an optimizer partial on the parameter groups of ``module``.
 
     Args:
         factory: e.g. ``functools.partial(torch.optim.AdamW, lr=1e-3, weight_decay=0.01)``.
         module: the model to optimise.
+        lr_scales: per-parameter learning-rate factors (see :func:`param_groups`).
     """
     keywords = getattr(factory, "keywords", {}) or {}
-    return factory(param_groups(module, float(keywords.get("weight_decay", 0.0))))
+    lr = keywords.get("lr")
+    groups = param_groups(
+        module,
+        float(keywords.get("weight_decay", 0.0)),
+        None if lr is None else float(lr),
+        lr_scales,
+    )
+    return factory(groups)
 
 
 class WarmupCosine(LambdaLR):

@@ -47,11 +47,16 @@ class RunState(Callback):
     Args:
         model_name: the net's name (``conf/model`` option / registry name).
         net_kwargs: the shape arguments the net was built with, as plain data.
+        transfer: for a net reused with ``init_from``, the source's architecture (see
+            :func:`dlzoo.transfer.source_spec`), so the run rebuilds without the source.
     """
 
-    def __init__(self, model_name: str, net_kwargs: dict[str, Any]) -> None:
+    def __init__(
+        self, model_name: str, net_kwargs: dict[str, Any], transfer: dict[str, Any] | None = None
+    ) -> None:
         self.model_name = model_name
         self.net_kwargs = dict(net_kwargs)
+        self.transfer = transfer
 
     def on_save_checkpoint(
         self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
@@ -63,6 +68,8 @@ class RunState(Callback):
             "net_kwargs": self.net_kwargs,
             "rng": rng_state(),
         }
+        if self.transfer is not None:
+            checkpoint[SECTION]["transfer"] = self.transfer
 
     def on_load_checkpoint(
         self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]

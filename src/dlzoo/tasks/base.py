@@ -63,6 +63,8 @@ class Task(L.LightningModule):
         self.net = net
         self.optimizer_factory = optimizer
         self.scheduler_config = dict(scheduler) if scheduler else None
+        # id(parameter) -> learning-rate factor (transfer learning's reused body)
+        self.lr_scales: dict[int, float] = {}
         # per stage, running sums of this epoch's per-batch numbers (see _accumulate)
         self._sums: dict[str, torch.Tensor] = {}
         # the global step the current training epoch began at (for the NaN message)
@@ -216,7 +218,7 @@ class Task(L.LightningModule):
         return self._shared_step(batch, "test")
 
     def configure_optimizers(self) -> Any:
-        optimizer = build_optimizer(self.optimizer_factory, self.net)
+        optimizer = build_optimizer(self.optimizer_factory, self.net, self.lr_scales)
         if self.scheduler_config is None:
             return optimizer
         scheduler = build_scheduler(
