@@ -73,7 +73,8 @@ def f1_threshold(scores: torch.Tensor, flags: torch.Tensor) -> float:
             "the validation split has no anomaly to fit an f1 threshold on: "
             "use task.threshold=percentile"
         )
-    desc, order = torch.sort(scores.double(), descending=True)
+    # in the scores' dtype: the threshold must separate them as they are compared
+    desc, order = torch.sort(scores, descending=True)
     true_positives = flags[order].double().cumsum(0)  # (N,): TP with the top k called
     k = torch.arange(1, len(desc) + 1, dtype=torch.float64)
     f1 = 2 * true_positives / (k + positives)
