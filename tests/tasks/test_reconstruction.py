@@ -99,6 +99,8 @@ def test_infer_and_the_prediction_table_are_the_latent_means() -> None:
     task = make_task(FixedAutoencoder(TARGET, mu))
     predicted = task.infer(TARGET)
     torch.testing.assert_close(predicted, mu)
+    # dlzoo-predict's batches: a mapping with the inputs alone
+    torch.testing.assert_close(task.predict_step({"x": TARGET}, 0), mu)
     header, rows = task.prediction_table(["a.png", "b.png"], predicted, None)
     assert header == ["input", "z_0", "z_1"] and rows[0] == ["a.png", "0.5", "-1"]
 

@@ -94,18 +94,20 @@ class ReconstructionTask(Task):
 
     @staticmethod
     def split_batch(batch: Any) -> tuple[tuple[Any, ...], Any]:
-        """``((batch["x"],), batch["target"])``.
+        """``((batch["x"],), batch["target"])``; the target is ``None`` for inputs to
+        predict (a mapping with ``x`` alone).
 
         Raises:
-            ConfigError: a batch without ``x`` and ``target`` (not reconstruction data).
+            ConfigError: a batch that is not a mapping with ``x`` (not reconstruction
+                data).
         """
-        if not (isinstance(batch, Mapping) and "x" in batch and "target" in batch):
+        if not (isinstance(batch, Mapping) and "x" in batch):
             raise ConfigError(
                 f"the reconstruction task needs batches with 'x' and 'target', got a "
                 f"{type(batch).__name__}: use data=reconstruction (data@data.base=... for "
                 "another image dataset)"
             )
-        return (batch["x"],), batch["target"]
+        return (batch["x"],), batch.get("target")
 
     def output(self, decoded: torch.Tensor) -> torch.Tensor:
         """The decoder's output in the data's scale: the sigmoid of ``bce`` logits."""
