@@ -11,6 +11,8 @@ import torch
 from hydra.utils import get_class, instantiate
 from omegaconf import OmegaConf
 
+from dlzoo.build import NESTED_NETS
+from dlzoo.models import get_model_class
 from dlzoo.optim import build_optimizer, build_scheduler
 from dlzoo.pipeline import build_net, instantiate_dict, validate_config
 from dlzoo.tasks.base import Task
@@ -26,12 +28,15 @@ NEEDS_HARDWARE = {("trainer", "gpu"), ("trainer", "ddp")}
 def datamodule(kind: str):
     """A set-up datamodule of each kind of data that the models pair with."""
     from dlzoo.data.image import DigitsDataModule
+    from dlzoo.data.reconstruction import ReconstructionDataModule
     from dlzoo.data.text_folder import BBCNewsDataModule
     from dlzoo.data.timeseries import SunspotsDataModule
     from dlzoo.data.ucr import UCRDataModule
 
     dm = {
         "images": lambda: DigitsDataModule(batch_size=16, seed=0),
+        # a wrapped image datamodule: the shapes of the images, no classes
+        "unlabelled": lambda: ReconstructionDataModule(DigitsDataModule(seed=0), batch_size=16),
         "forecast": lambda: SunspotsDataModule(window=11, batch_size=16, seed=0),
         "sequences": lambda: UCRDataModule("JapaneseVowels", batch_size=16, seed=0),
         "text": lambda: BBCNewsDataModule(
@@ -43,6 +48,14 @@ def datamodule(kind: str):
     return dm
 
 
+# the net each representation task is made for (their example() instances)
+TASK_NETS = {
+    "reconstruction": "autoencoder",
+    "anomaly": "autoencoder",
+    "metric_learning": "siamese",
+    "jepa": "jepa",
+}
+
 # a model takes a kind of data when it takes one of these inputs of it
 INPUTS = {"in_channels", "in_features", "input_size", "vocab_size"}
 
@@ -51,6 +64,10 @@ def compatible(model_node) -> list[str]:
     """The kinds of data whose shape arguments cover everything the model requires
     and give it an input it takes (a transformer takes features or token ids)."""
     params = inspect.signature(get_class(model_node._target_)).parameters
+    if any(
+        OmegaConf.is_dict(model_node.get(k)) and "_target_" in model_node[k] for k in NESTED_NETS
+    ):
+        return ["unlabelled"]  # a net of nets: the nested nodes say their own output sizes
     required = {n for n, p in params.items() if p.default is p.empty and n not in model_node}
     kinds = ("images", "forecast", "sequences", "text")
     provided = {k: set(datamodule(k).net_kwargs()) for k in kinds}
@@ -99,21 +116,26 @@ def test_option_composes_and_instantiates(make_cfg, tmp_path: Path, group: str, 
         for kind in kinds:  # one model YAML works with every compatible kind of data
             dm = datamodule(kind)
             batch = next(iter(dm.val_dataloader()))
+            if kind == "unlabelled":  # the batch is a mapping; the net takes its images
+                out = build_net(node, dm)(batch["x"])
+                assert len(out) == len(batch["x"]) and torch.isfinite(out).all()
+                continue
             out = build_net(node, dm)(batch[0], *batch[2:])
             expected = batch[1].shape[1:] if kind == "forecast" else (dm.num_classes,)
             assert out.shape == (len(batch[0]), *expected)
     elif group == "task":
-        shapes = (
-            {"num_classes": 10}
-            if option == "classification"
-            else datamodule("forecast").task_kwargs()
+        shapes = {
+            "classification": {"num_classes": 10},
+            "forecast": datamodule("forecast").task_kwargs(),
+            "anomaly": {"normal_classes": [0]},  # from data.normal_classes
+        }.get(option, {})
+        net = (
+            get_model_class(TASK_NETS[option]).example()[0]
+            if option in TASK_NETS
+            else torch.nn.Linear(64, 10)
         )
         task = instantiate(
-            node,
-            net=torch.nn.Linear(64, 10),
-            optimizer=instantiate(cfg.optimizer),
-            _recursive_=False,
-            **shapes,
+            node, net=net, optimizer=instantiate(cfg.optimizer), _recursive_=False, **shapes
         )
         assert isinstance(task, Task)
     elif group == "optimizer":

@@ -3,8 +3,9 @@
 The run is rebuilt from its directory with the checkpoint's fitted preprocessing (no
 training data is read); the datamodule turns the raw input (image files or a folder,
 a CSV series, a UCR-style array file) into the net's inputs; the task's
-``predict_step`` gives what a user wants: per-class probabilities, or the next
-``horizon`` values in the series' own units. One CSV is written and its path printed.
+``predict_step`` gives what a user wants: per-class probabilities, the next ``horizon``
+values in the series' own units, an encoder's embeddings, an anomaly score and flag;
+the task's ``prediction_table`` lays them out. One CSV is written and its path printed.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ USAGE = """
 dlzoo-predict run_dir=RUN input=PATH [output=FILE.csv] [ckpt_path=FILE] [batch_size=256]
 
 Run a trained model on new data of its kind: image files or a folder of them (class and
-per-class probabilities), a CSV series (the next horizon values in the series' units),
-a UCR-style .npy array (N, C, T). Writes a CSV (default RUN/predictions/<input>.csv).
+per-class probabilities; an encoder run's embeddings z_0..; an anomaly run's score and
+flag), a CSV series (the next horizon values in the series' units), a UCR-style .npy
+array (N, C, T). Writes a CSV (default RUN/predictions/<input>.csv).
 """
 DEFAULTS: dict[str, Any] = {
     "run_dir": "",

@@ -16,6 +16,7 @@ from dlzoo.models import (  # noqa: F401
     dense,
     forecast,
     rnn,
+    siamese,
     text_bag,
     text_cnn,
     text_rnn,

@@ -1,0 +1,67 @@
+"""Representation runs as artefacts: probed on the labels they did not train with, and
+predicting embeddings (encoder runs) or scores and flags (anomaly runs) from files."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from dlzoo.artefacts import rebuild
+from dlzoo.pipeline import train
+from dlzoo.predict import predict
+
+
+def _digit_pngs(folder: Path, count: int = 6) -> None:
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    folder.mkdir()
+    digits = load_digits()
+    for i, image in enumerate(np.round(digits.images[:count] * 255 / 16).astype(np.uint8)):
+        Image.fromarray(image).save(folder / f"{i:02d}.png")
+
+
+def _short_run(make_cfg, *overrides: str) -> Path:
+    cfg = make_cfg(*overrides, "data@data.base=digits", "debug=limit", "logger=none")
+    train(cfg)
+    return Path(cfg.paths.output_dir)
+
+
+def _rows(path: Path) -> list[list[str]]:
+    with open(path, newline="") as f:
+        return list(csv.reader(f))
+
+
+def test_an_encoder_run_is_probed_and_predicts_embeddings(make_cfg, tmp_path) -> None:
+    run_dir = _short_run(make_cfg, "experiment=mnist_siamese_triplet")
+    test = json.loads((run_dir / "metrics.json").read_text())["test"]
+    assert {"test/probe_acc", "test/baseline_logreg_acc", "test/kmeans_ari"} <= set(test)
+    _digit_pngs(tmp_path / "images")
+    out = predict(run_dir, tmp_path / "images", tmp_path / "z.csv")
+    rows = _rows(tmp_path / "z.csv")
+    width = out["predictions"].shape[1]
+    assert rows[0] == ["input", *(f"z_{i}" for i in range(width))] and len(rows) == 7
+    run = rebuild(run_dir, trainer=False)
+    x = run.datamodule.predict_inputs(tmp_path / "images").inputs[0]
+    with torch.no_grad():
+        want = run.task.embed(x)
+    got = torch.tensor([[float(v) for v in row[1:]] for row in rows[1:]])
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("experiment", ["mnist_anomaly"])
+def test_an_anomaly_run_predicts_scores_and_flags(make_cfg, tmp_path, experiment) -> None:
+    run_dir = _short_run(make_cfg, f"experiment={experiment}")
+    _digit_pngs(tmp_path / "images")
+    predict(run_dir, tmp_path / "images", tmp_path / "scores.csv")
+    rows = _rows(tmp_path / "scores.csv")
+    assert rows[0][:3] == ["input", "score", "anomaly"] and len(rows) == 7
+    run = rebuild(run_dir, trainer=False)
+    threshold = float(run.task.threshold)
+    for _, score, flag, *_ in rows[1:]:
+        assert float(score) >= 0 and int(float(flag)) == int(float(score) > threshold)
