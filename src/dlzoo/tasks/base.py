@@ -217,8 +217,12 @@ class Task(L.LightningModule):
     def test_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         return self._shared_step(batch, "test")
 
+    def trained_modules(self) -> nn.Module:
+        """What the optimizer updates: the net (a JEPA adds its predictor)."""
+        return self.net
+
     def configure_optimizers(self) -> Any:
-        optimizer = build_optimizer(self.optimizer_factory, self.net, self.lr_scales)
+        optimizer = build_optimizer(self.optimizer_factory, self.trained_modules(), self.lr_scales)
         if self.scheduler_config is None:
             return optimizer
         scheduler = build_scheduler(
