@@ -15,6 +15,7 @@ from dlzoo.models import (  # noqa: F401
     decoder,
     dense,
     forecast,
+    jepa,
     rnn,
     siamese,
     text_bag,
