@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
 from dlzoo.data.image import DigitsDataModule
+from dlzoo.pipeline import train
 from dlzoo.probe import (
     cluster_purity,
     embed_all,
@@ -97,3 +103,27 @@ def test_embedding_table_rows() -> None:
     header, rows = embedding_table(["a.png", "b.png"], torch.tensor([[0.5, 1.0], [2.0, -3.0]]))
     assert header == ["input", "z_0", "z_1"]
     assert rows == [["a.png", "0.5", "1"], ["b.png", "2", "-3"]]
+
+
+def test_probe_cli_on_a_classifier_run(make_cfg, tmp_path) -> None:
+    cfg = make_cfg("debug=limit", "logger=none")
+    train(cfg)
+    run_dir = Path(cfg.paths.output_dir)
+    done = subprocess.run(
+        [sys.executable, "-m", "dlzoo.probe", f"run_dir={run_dir}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    written = json.loads((run_dir / "probe.json").read_text())
+    assert f"test/probe_acc {written['test/probe_acc']:.4f}" in done.stdout
+    assert 0.1 < written["test/probe_acc"] <= 1.0
+    bad = subprocess.run(
+        [sys.executable, "-m", "dlzoo.probe", f"run_dir={tmp_path / 'nothing'}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert bad.returncode == 2 and bad.stderr.startswith("error: ")
+    assert len(bad.stderr.strip().splitlines()) == 1

@@ -7,8 +7,8 @@ beside what the same method makes of the raw pixels:
 - **linear probe**: a logistic regression fitted on the frozen features
   (``task.embed``) of the training split and scored on the test split
   (``test/probe_acc``), against the same logistic regression on the flattened pixels
-  (``test/baseline_logreg_acc``); the features are standardised with the training
-  split's statistics first, as is usual for a probe (Alain & Bengio 2016);
+  (``test/baseline_logreg_acc``); features and pixels alike are standardised with the
+  training split's statistics first, as is usual for a probe (Alain & Bengio 2016);
 - **unsupervised classification**: k-means with one cluster per class on the test
   split's features, scored by the adjusted Rand index and the cluster purity against
   the labels (``test/kmeans_ari``, ``test/kmeans_purity``), against k-means on the
@@ -22,12 +22,14 @@ labelled; ``dlzoo-probe run_dir=RUN`` measures any trained run, classifiers incl
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
 from dlzoo.baselines import logreg_accuracy, majority_accuracy
+from dlzoo.errors import ConfigError
 
 # rows embedded per forward pass: bounded memory for any split size
 _CHUNK = 512
@@ -115,7 +117,11 @@ def probe_metrics(task: Any, datamodule: Any, seed: int = 0) -> dict[str, float]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # constant features in sklearn
         if len(np.unique(y_train)) > 1:
-            probes = (("probe", _standardised(*embedded)), ("baseline_logreg", pixels))
+            # both standardised alike: the same regression, the same regularisation
+            probes = (
+                ("probe", _standardised(*embedded)),
+                ("baseline_logreg", _standardised(*pixels)),
+            )
             for key, (train_x, test_x) in probes:
                 out[f"test/{key}_acc"] = logreg_accuracy(train_x, y_train, test_x, y_test, seed)
         if len(np.unique(y_test)) > 1:
@@ -136,3 +142,45 @@ def representation_metrics(task: Any, datamodule: Any, seed: int = 0) -> dict[st
     if isinstance(task, ClassificationTask):
         return {}
     return probe_metrics(task, datamodule, seed)
+
+
+USAGE = """
+dlzoo-probe run_dir=RUN [ckpt_path=FILE]
+
+Probe any trained run's representation (forward_features for a classifier, the latent
+of an autoencoder, the embedding of a siamese net, a JEPA's target encoder): logistic
+regression on the frozen features of the training split, scored on test, and k-means on
+the test features, each beside the same on the pixels. Writes RUN/probe.json.
+"""
+
+
+def probe_run(run_dir: str | Path, ckpt_path: str | Path | None = None) -> dict[str, float]:
+    """:func:`probe_metrics` of the run in ``run_dir``; written to ``run_dir/probe.json``.
+
+    Raises:
+        ConfigError, DataError: a bad run directory or checkpoint.
+    """
+    from dlzoo.artefacts import rebuild, write_json_atomic
+
+    run = rebuild(run_dir, ckpt_path or None, setup_data=True, trainer=False)
+    out = probe_metrics(run.task, run.datamodule, int(run.cfg.get("seed") or 0))
+    if not out:
+        raise ConfigError(f"run {run_dir} has no labelled train and test split to probe")
+    write_json_atomic(Path(run_dir) / "probe.json", out)
+    return out
+
+
+def main() -> None:
+    """Console script ``dlzoo-probe``."""
+    from dlzoo.cli import run_entry
+
+    def action(args: dict[str, Any]) -> None:
+        out = probe_run(args["run_dir"], args["ckpt_path"] or None)
+        for key, value in out.items():
+            print(f"{key} {value:.4f}")
+
+    run_entry(USAGE, {"run_dir": "", "ckpt_path": ""}, {"run_dir"}, action)
+
+
+if __name__ == "__main__":
+    main()

@@ -9,11 +9,11 @@ import lightning as L
 import pytest
 import torch
 from hydra.utils import get_class, instantiate
-from omegaconf import OmegaConf
 from PIL import Image
 from torch import nn
 
 from dlzoo.data.image import DigitsDataModule
+from dlzoo.train import compose_config
 
 CONF = Path(__file__).resolve().parents[2] / "conf" / "data"
 OPTIONS = sorted(p.stem for p in CONF.glob("*.yaml"))
@@ -22,10 +22,10 @@ DOWNLOADS = {"fashion_mnist"}
 
 
 def load(option: str, tmp_path: Path):
-    """The option's node inside a root config that supplies what it interpolates."""
-    root = OmegaConf.create({"seed": 3, "paths": {"data_dir": str(tmp_path)}})
-    root.data = OmegaConf.load(CONF / f"{option}.yaml")
-    return root.data
+    """The option's node as Hydra composes it (a wrapper's defaults list brings its
+    base), with seed 3 and data under ``tmp_path``."""
+    overrides = [f"data={option}", "seed=3", f"paths.data_dir={tmp_path}"]
+    return compose_config(overrides, run_dir=tmp_path / "run").data
 
 
 def test_all_four_options_exist() -> None:
@@ -67,8 +67,10 @@ def test_instantiates_and_sets_up(option: str, tmp_path: Path) -> None:
         node.path = str(tmp_path / "series.csv")
     dm = instantiate(node, _convert_="all")
     assert isinstance(dm, L.LightningDataModule) and dm.seed == 3
-    # named after the option, or after the dataset it picks (data=ucr data.name=GunPoint)
-    assert dm.name in (option, load(option, tmp_path).get("name"))
+    # named after the option, or after the dataset it picks (data=ucr data.name=GunPoint),
+    # a wrapper after its base
+    base = getattr(dm, "base", None)
+    assert dm.name in (option, load(option, tmp_path).get("name"), getattr(base, "name", None))
     if option in DOWNLOADS:
         assert Path(dm.data_dir) == tmp_path
         return
@@ -76,6 +78,10 @@ def test_instantiates_and_sets_up(option: str, tmp_path: Path) -> None:
     dm.setup("fit")
     kwargs = dm.net_kwargs()
     batch = next(iter(dm.val_dataloader()))
+    if base is not None:  # a wrapper: the base's image shapes, no classes, mapping batches
+        assert kwargs == {k: v for k, v in base.net_kwargs().items() if k != "num_classes"}
+        assert batch["x"].shape[1:] == (kwargs["in_channels"], *kwargs["image_size"])
+        return
     if "horizon" in kwargs:  # forecasting: (x, y) windows
         assert set(kwargs) == {"input_size", "output_size", "window", "horizon"}
         x, y = batch
