@@ -22,7 +22,7 @@ HEADLINE = (
     "mse",
     "auroc",
     "pr_auc",
-    "verification_acc",
+    "verify_acc",
     "knn_acc",
     "probe_acc",
     "kmeans_ari",
