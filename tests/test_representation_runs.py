@@ -10,14 +10,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from dlzoo.artefacts import rebuild
+from dlzoo.errors import ConfigError
+from dlzoo.generate import generate
 from dlzoo.pipeline import train
 from dlzoo.predict import predict
 
 
 def _digit_pngs(folder: Path, count: int = 6) -> None:
-    from PIL import Image
     from sklearn.datasets import load_digits
 
     folder.mkdir()
@@ -65,3 +67,28 @@ def test_an_anomaly_run_predicts_scores_and_flags(make_cfg, tmp_path, experiment
     threshold = float(run.task.threshold)
     for _, score, flag, *_ in rows[1:]:
         assert float(score) >= 0 and int(float(flag)) == int(float(score) > threshold)
+
+
+def test_a_decoder_generates_from_the_prior_and_from_predicted_latents(make_cfg, tmp_path) -> None:
+    run_dir = _short_run(make_cfg, "experiment=mnist_vae")
+    sampled = generate(run_dir, count=5, seed=1, output=tmp_path / "prior")
+    assert [p.name for p in sampled] == [f"{i:04d}.png" for i in range(5)]
+    assert np.asarray(Image.open(sampled[0])).shape == (8, 8)
+    # predicted latents decode to the images' reconstructions (z = mu in eval)
+    _digit_pngs(tmp_path / "images", count=3)
+    predict(run_dir, tmp_path / "images", tmp_path / "z.csv")
+    decoded = generate(run_dir, latents=str(tmp_path / "z.csv"), output=tmp_path / "decoded")
+    run = rebuild(run_dir, trainer=False)
+    with torch.no_grad():
+        x = run.datamodule.predict_inputs(tmp_path / "images").inputs[0]
+        want = run.task.reconstruct(x).clamp(0, 1).mul(255).numpy()[:, 0]
+    got = np.stack([np.asarray(Image.open(p), dtype=np.float32) for p in decoded])
+    assert np.abs(got - want).max() <= 1.0  # 8-bit rounding and 6-digit CSV values
+    with pytest.raises(ConfigError, match="not an autoencoder run"):
+        other = f"paths.output_dir={tmp_path / 'siamese'}"
+        generate(_short_run(make_cfg, "experiment=mnist_siamese_triplet", other))
+
+
+def test_a_plain_autoencoder_needs_latent_points(make_cfg) -> None:
+    with pytest.raises(ConfigError, match=r"no prior to sample: pass latents=FILE\.csv"):
+        generate(_short_run(make_cfg, "experiment=mnist_autoencoder"))
