@@ -19,7 +19,7 @@ from torch import Tensor
 
 from dlzoo.data.base import DlzooDataModule
 from dlzoo.data.loaders import TensorBatchLoader
-from dlzoo.data.options import positive_int
+from dlzoo.data.options import batch_sizes
 from dlzoo.data.preprocess import AffineScaler
 from dlzoo.data.state import check_plain, first_difference, get_field
 from dlzoo.errors import DataError
@@ -60,10 +60,7 @@ class InMemoryDataModule(DlzooDataModule):
 
     def __init__(self, batch_size: int, eval_batch_size: int | None, seed: int | None) -> None:
         super().__init__()
-        self.batch_size = positive_int("batch_size", batch_size)
-        if eval_batch_size is not None:
-            positive_int("eval_batch_size", eval_batch_size)
-        self.eval_batch_size = int(eval_batch_size or 4 * self.batch_size)
+        self.batch_size, self.eval_batch_size = batch_sizes(batch_size, eval_batch_size)
         self.seed = 0 if seed is None else int(seed)
         self.tensors: dict[str, tuple[Tensor, ...]] = {}
         # the fitted preprocessing of the net's inputs: set by setup or load_fitted_state

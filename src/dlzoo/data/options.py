@@ -6,7 +6,7 @@ from typing import Any
 
 from dlzoo.errors import ConfigError
 
-__all__ = ["check_fractions", "positive_int"]
+__all__ = ["batch_sizes", "check_fractions", "positive_int"]
 
 
 def positive_int(key: str, value: Any) -> int:
@@ -14,6 +14,15 @@ def positive_int(key: str, value: Any) -> int:
     if isinstance(value, bool) or int(value) != value or int(value) < 1:
         raise ConfigError(f"data.{key}={value} must be a positive integer")
     return int(value)
+
+
+def batch_sizes(batch_size: Any, eval_batch_size: Any) -> tuple[int, int]:
+    """The training and the val / test batch size, checked; ``eval_batch_size=None`` is
+    4 x ``batch_size`` (no activations kept for a backward pass, fewer batches)."""
+    train = positive_int("batch_size", batch_size)
+    if eval_batch_size is None:
+        return train, 4 * train
+    return train, positive_int("eval_batch_size", eval_batch_size)
 
 
 def check_fractions(

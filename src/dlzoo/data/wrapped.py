@@ -21,7 +21,7 @@ from typing import Any
 from torch import Tensor, nn
 
 from dlzoo.data.base import DlzooDataModule, PredictInputs
-from dlzoo.data.options import positive_int
+from dlzoo.data.options import batch_sizes
 from dlzoo.errors import ConfigError
 
 __all__ = ["WrappedDataModule"]
@@ -56,10 +56,7 @@ class WrappedDataModule(DlzooDataModule):
                 f"got {type(base).__name__}"
             )
         self.base = base
-        self.batch_size = positive_int("batch_size", batch_size)
-        if eval_batch_size is not None:
-            positive_int("eval_batch_size", eval_batch_size)
-        self.eval_batch_size = int(eval_batch_size or 4 * self.batch_size)
+        self.batch_size, self.eval_batch_size = batch_sizes(batch_size, eval_batch_size)
         self.seed = 0 if seed is None else int(seed)
         # what this datamodule serves, per stage; filled by _wrap
         self.tensors: dict[str, tuple[Tensor, ...]] = {}
