@@ -147,3 +147,21 @@ def test_blocks_group_by_the_first_numeric_part() -> None:
     net = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Sequential(torch.nn.Linear(2, 2)))
     groups = blocks(list(net.named_parameters()))
     assert [len(g) for g in groups] == [2, 2]
+
+
+def test_an_autoencoders_encoder_loads_into_a_classifier(tmp_path) -> None:
+    """The autoencoder's encoder with a new head (reset_head replaces the decoder)."""
+    root = tmp_path / "ae"
+    overrides = ["experiment=mnist_autoencoder", "data@data.base=digits", "debug=limit"]
+    source = _train(
+        compose_config([*overrides, f"paths.log_dir={root}", "logger=none"], root / "run")
+    )
+    run = build(_target(source, tmp_path, "transfer=frozen", "data.normalize=false"))
+    loaded = _source_weights(source)
+    encoder = {k: v for k, v in loaded.items() if k.startswith("encoder.")}
+    state = run.net.state_dict()
+    assert encoder and all(torch.equal(state[k], v) for k, v in encoder.items())
+    # the decoder's place holds a classifier of the latent: 5 logits from 64 numbers
+    head = [v.shape for k, v in state.items() if k.startswith("decoder.")]
+    assert head == [(5, 64), (5,)]
+    assert run.task(torch.zeros(2, 1, 8, 8)).shape == (2, 5)
