@@ -81,7 +81,8 @@ def _experiment_run(name: str, cfg: DictConfig) -> Path:
 
         say(f"init_from={name}: no finished run under {log_dir}; training experiment={name} first")
         command = [sys.executable, "-m", "dlzoo.train", f"experiment={name}"]
-        command += [f"paths.log_dir={log_dir}", f"seed={cfg.get('seed')}"]
+        seed = cfg.get("seed")
+        command += [f"paths.log_dir={log_dir}", f"seed={'null' if seed is None else seed}"]
         if subprocess.run(command, check=False).returncode != 0:
             raise ConfigError(
                 f"init_from={name}: training experiment={name} failed; run "
