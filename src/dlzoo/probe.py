@@ -47,22 +47,29 @@ def labelled_split(datamodule: Any, stage: str) -> tuple[torch.Tensor, torch.Ten
 
 
 @torch.no_grad()
-def embed_all(task: Any, x: torch.Tensor) -> np.ndarray:
-    """``task.embed`` of every row of ``x`` in eval mode, as float32 numpy.
+def batched(task: Any, fn: Any, x: torch.Tensor, size: int = _CHUNK) -> torch.Tensor:
+    """``fn`` (e.g. ``task.embed``) over ``x`` in chunks of ``size`` rows on the task's
+    device, in eval mode (the mode restored afterwards), as float32 on the CPU.
 
     Shapes:
-        x: (N, ...) -> (N, D)
+        x: (N, ...) -> (N, ...) as ``fn`` returns
     """
     was_training = task.training
     task.eval()
     try:
-        device = task.device
-        parts = [
-            task.embed(x[i : i + _CHUNK].to(device)).float().cpu() for i in range(0, len(x), _CHUNK)
-        ]
+        parts = [fn(x[i : i + size].to(task.device)).float().cpu() for i in range(0, len(x), size)]
     finally:
         task.train(was_training)
-    return torch.cat(parts).reshape(len(x), -1).numpy()
+    return torch.cat(parts)
+
+
+def embed_all(task: Any, x: torch.Tensor) -> np.ndarray:
+    """``task.embed`` of every row of ``x`` (see :func:`batched`), as numpy.
+
+    Shapes:
+        x: (N, ...) -> (N, D)
+    """
+    return batched(task, task.embed, x).reshape(len(x), -1).numpy()
 
 
 def cluster_purity(labels: np.ndarray, clusters: np.ndarray) -> float:

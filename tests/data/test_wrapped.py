@@ -17,14 +17,9 @@ class _Inputs(WrappedDataModule):
     def _wrap(self) -> None:
         self.tensors = {stage: (self.labelled(stage)[0],) for stage in ("train", "val", "test")}
 
-    def train_dataloader(self) -> TensorBatchLoader:
-        return TensorBatchLoader(*self.tensors["train"], batch_size=self.batch_size)
-
-    def val_dataloader(self) -> TensorBatchLoader:
-        return TensorBatchLoader(*self.tensors["val"], batch_size=self.eval_batch_size)
-
-    def test_dataloader(self) -> TensorBatchLoader:
-        return TensorBatchLoader(*self.tensors["test"], batch_size=self.eval_batch_size)
+    def _loader(self, stage: str) -> TensorBatchLoader:
+        size = self.batch_size if stage == "train" else self.eval_batch_size
+        return TensorBatchLoader(*self.tensors[stage], batch_size=size)
 
 
 def test_wrapper_delegates_to_its_base() -> None:

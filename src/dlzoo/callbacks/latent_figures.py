@@ -28,10 +28,8 @@ images drawn in the [0, 1] pixel scale.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import lightning as L
@@ -40,6 +38,7 @@ import torch
 from lightning.pytorch.trainer.states import TrainerFn
 
 from dlzoo.callbacks.figures import _log_figure, _StageFigure, _writers
+from dlzoo.probe import batched
 
 log = logging.getLogger(__name__)
 
@@ -273,36 +272,6 @@ def anomaly_histogram_figure(
 # ---------------------------------------------------------------------- data and task
 
 
-@contextlib.contextmanager
-def _evaluating(pl_module: L.LightningModule) -> Iterator[None]:
-    """The module in eval mode without gradients, its mode restored afterwards."""
-    was_training = pl_module.training
-    pl_module.eval()
-    try:
-        with torch.no_grad():
-            yield
-    finally:
-        pl_module.train(was_training)
-
-
-def _batched(
-    pl_module: L.LightningModule,
-    fn: Callable[[torch.Tensor], torch.Tensor],
-    x: torch.Tensor,
-    size: int = 256,
-) -> torch.Tensor:
-    """``fn`` over ``x`` in batches on the module's device, in eval mode; on the CPU.
-
-    Shapes:
-        x: (N, ...) -> (N, ...) as ``fn`` returns.
-    """
-    with _evaluating(pl_module):
-        parts = [
-            fn(x[i : i + size].to(pl_module.device)).float().cpu() for i in range(0, len(x), size)
-        ]
-    return torch.cat(parts)
-
-
 def _labelled(dm: Any, stage: str) -> tuple[torch.Tensor, torch.Tensor | None] | None:
     """``(inputs, labels)`` of a split: ``dm.labelled(stage)``, else ``dm.tensors[stage]``;
     labels ``None`` when the split has no class index per sample, ``None`` without data.
@@ -356,7 +325,7 @@ def _latents(
     if found is None:
         return None
     x, y = found[0][:limit], None if found[1] is None else found[1][:limit]
-    z = _batched(pl_module, embed, x)
+    z = batched(pl_module, embed, x)
     return x, z.reshape(len(z), -1), y
 
 
@@ -394,7 +363,7 @@ class ReconstructionFigure(_StageFigure):
         x = inputs[0][: self.num_images]
         if not _is_image(x):
             return
-        rows = {"input": x, "reconstruction": _batched(pl_module, reconstruct, x)}
+        rows = {"input": x, "reconstruction": batched(pl_module, reconstruct, x)}
         clean = target[: len(x)] if torch.is_tensor(target) else None
         if clean is not None and clean.shape == x.shape and not torch.equal(clean, x):
             rows["clean target"] = clean
@@ -457,7 +426,7 @@ class LatentSamplesFigure(_StageFigure):
         noise = torch.randn(
             self.num_samples, len(mean), generator=torch.Generator().manual_seed(self.seed)
         )
-        images = _batched(pl_module, generate, mean + noise @ root.T)
+        images = batched(pl_module, generate, mean + noise @ root.T)
         ncols = math.ceil(math.sqrt(self.num_samples))
         _log_figure(
             trainer,
@@ -476,7 +445,7 @@ class LatentSamplesFigure(_StageFigure):
             float(low[1] - half[1]),
             float(high[1] + half[1]),
         )
-        images = _pixels(dm, _batched(pl_module, generate, plane))
+        images = _pixels(dm, batched(pl_module, generate, plane))
         fig = mosaic_figure(
             images, self.grid_size, f"the latent plane, decoded ({name})", extent=extent
         )

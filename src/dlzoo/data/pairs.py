@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from dlzoo.data.base import DlzooDataModule
+from dlzoo.data.base import STAGES, DlzooDataModule
 from dlzoo.data.loaders import TensorBatchLoader
 from dlzoo.data.options import positive_int
 from dlzoo.data.wrapped import WrappedDataModule
@@ -41,12 +41,10 @@ from dlzoo.errors import DataError
 
 __all__ = ["ClassIndex", "DrawnBatchLoader", "PairDataModule", "TripletDataModule"]
 
-SPLITS = ("train", "val", "test")
-
 
 def generator_for(seed: int, stage: str, epoch: int) -> torch.Generator:
     """A torch generator of its own for one split's draw in one epoch."""
-    entropy = np.random.SeedSequence([int(seed), SPLITS.index(stage), int(epoch)])
+    entropy = np.random.SeedSequence([int(seed), STAGES.index(stage), int(epoch)])
     return torch.Generator().manual_seed(int(entropy.generate_state(1, np.uint64)[0] >> 1))
 
 
@@ -219,7 +217,7 @@ class SampledDataModule(WrappedDataModule):
         return self.draw(stage, self._count(stage), generator)
 
     def _wrap(self) -> None:
-        for stage in SPLITS:
+        for stage in STAGES:
             self.index[stage] = ClassIndex(self.labelled(stage)[1], stage)
             self.tensors[stage] = self._draw_epoch(stage, 0)
 
@@ -251,18 +249,6 @@ class SampledDataModule(WrappedDataModule):
             # a last batch of one row makes BatchNorm fail in training: drop only that
             drop_last=train and count % self.batch_size == 1,
         )
-
-    def train_dataloader(self) -> DrawnBatchLoader:
-        return self._loader("train")
-
-    def val_dataloader(self) -> DrawnBatchLoader:
-        return self._loader("val")
-
-    def test_dataloader(self) -> DrawnBatchLoader:
-        return self._loader("test")
-
-    def predict_dataloader(self) -> DrawnBatchLoader:
-        return self._loader("test")
 
 
 class PairDataModule(SampledDataModule):

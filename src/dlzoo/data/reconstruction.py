@@ -170,7 +170,7 @@ class ReconstructionDataModule(WrappedDataModule):
         self._check_normal_classes()
         normal = torch.tensor(self.normal_classes or [], dtype=torch.int64)
         for index, stage in enumerate(STAGES):
-            x, y = self.base.tensors[stage][:2]
+            x, y = self.labelled(stage)
             anomaly = (
                 ~torch.isin(y, normal)
                 if self.normal_classes
@@ -186,11 +186,11 @@ class ReconstructionDataModule(WrappedDataModule):
         if self.noise_std:
             self.train_noise = self._noise(self.seed)
 
-    def _loader(self, stage: str, train: bool = False) -> DictBatchLoader:
+    def _loader(self, stage: str) -> DictBatchLoader:
         if not self.tensors:
             raise RuntimeError(f"{type(self).__name__}: call setup() before the loaders")
         tensors = self.tensors[stage]
-        if not train:
+        if stage != "train":
             loader = TensorBatchLoader(*tensors, batch_size=self.eval_batch_size, seed=self.seed)
             return DictBatchLoader(loader, BATCH_KEYS)
         overfit = self.trainer is not None and self.trainer.overfit_batches > 0
@@ -208,12 +208,3 @@ class ReconstructionDataModule(WrappedDataModule):
     def task_kwargs(self) -> dict[str, Any]:
         """The base's, and ``normal_classes`` for the anomaly task."""
         return {**super().task_kwargs(), "normal_classes": self.normal_classes}
-
-    def train_dataloader(self) -> DictBatchLoader:
-        return self._loader("train", train=True)
-
-    def val_dataloader(self) -> DictBatchLoader:
-        return self._loader("val")
-
-    def test_dataloader(self) -> DictBatchLoader:
-        return self._loader("test")

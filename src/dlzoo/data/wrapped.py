@@ -31,8 +31,9 @@ class WrappedDataModule(DlzooDataModule):
     """Base class of the datamodules that re-serve a labelled in-memory datamodule.
 
     A subclass implements :meth:`_wrap` (called once, after the base's ``setup``:
-    fill ``tensors`` with what it serves, per stage) and the three loaders. Labels
-    stay available for evaluation (:meth:`labelled`), not for training.
+    fill ``tensors`` with what it serves, per stage) and :meth:`_loader` (one stage's
+    loader; the train / val / test / predict loaders call it). Labels stay available
+    for evaluation (:meth:`labelled`), not for training.
 
     Args:
         base: the wrapped datamodule (instantiated by Hydra from ``data.base``); it
@@ -88,6 +89,22 @@ class WrappedDataModule(DlzooDataModule):
     @abstractmethod
     def _wrap(self) -> None:
         """Fill ``tensors`` from the base's splits (see :meth:`labelled`)."""
+
+    @abstractmethod
+    def _loader(self, stage: str) -> Any:
+        """The loader of one stage's batches (``train``: shuffled, augmented)."""
+
+    def train_dataloader(self) -> Any:
+        return self._loader("train")
+
+    def val_dataloader(self) -> Any:
+        return self._loader("val")
+
+    def test_dataloader(self) -> Any:
+        return self._loader("test")
+
+    def predict_dataloader(self) -> Any:
+        return self._loader("test")
 
     def labelled(self, stage: str) -> tuple[Tensor, Tensor]:
         """The base's ``(x, y)`` of a split: inputs as the net sees them, and labels.

@@ -41,6 +41,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.optim import Optimizer
 
+from dlzoo.data.base import STAGES
 from dlzoo.errors import ConfigError
 from dlzoo.losses import get_loss
 from dlzoo.models.jepa import JEPAEncoder, JEPAPredictor
@@ -49,7 +50,6 @@ from dlzoo.tasks.jepa_masks import PatchMask, block_mask, check_mask_options
 
 JEPA_LOSSES = ("huber", "mse", "mae")
 # numbers the stages in the masks' seeds
-_STAGES = {"train": 0, "val": 1, "test": 2}
 
 
 @torch.no_grad()
@@ -157,7 +157,7 @@ class JEPATask(Task):
         # outside every optimizer group: it learns only through ema_update
         self.target_encoder = copy.deepcopy(encoder).requires_grad_(False)
         self.momentum = float(momentum)
-        self._mask_generators = {stage: torch.Generator() for stage in _STAGES}
+        self._mask_generators = {stage: torch.Generator() for stage in STAGES}
         self._total_steps = math.inf
 
     def trained_modules(self) -> nn.ModuleDict:
@@ -169,7 +169,7 @@ class JEPATask(Task):
 
     def reseed_masks(self, stage: str, epoch: int = 0) -> None:
         """Start ``stage``'s masks from the seed of (``mask_seed``, stage, epoch)."""
-        state = np.random.SeedSequence([self.mask_seed, _STAGES[stage], epoch])
+        state = np.random.SeedSequence([self.mask_seed, STAGES.index(stage), epoch])
         self._mask_generators[stage].manual_seed(int(state.generate_state(1, np.uint64)[0]))
 
     def draw_mask(self, stage: str) -> PatchMask:
