@@ -10,10 +10,12 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from dlzoo.data.base import STAGES
 from dlzoo.data.memory import InMemoryDataModule, require_config
 from dlzoo.data.preprocess import AffineScaler
 from dlzoo.data.state import get_field, string_list
-from dlzoo.errors import DataError
+from dlzoo.data.splits import fold_split, stratified_split
+from dlzoo.errors import ConfigError, DataError
 
 __all__ = ["ClassificationDataModule", "LabelledDataModule"]
 
@@ -34,6 +36,37 @@ class LabelledDataModule(InMemoryDataModule):
         super().__init__(batch_size, eval_batch_size, seed)
         self.class_names: list[str] = []
         self.split_indices: dict[str, np.ndarray] = {}
+        # (fold, folds) of a K-fold cross-validation run (see use_fold), else None
+        self.fold: tuple[int, int] | None = None
+
+    def use_fold(self, fold: int, folds: int) -> None:
+        """Split as fold ``fold`` of a stratified ``folds``-fold cross-validation.
+
+        Called before ``setup`` (``build`` does, for ``cv.fold``): the test split is
+        then part ``fold`` of the pooled samples (an official test split is pooled with
+        the training samples first), validation a share of the rest.
+
+        Raises:
+            ConfigError: a bad fold, or one requested after ``setup``.
+        """
+        fold_split(np.zeros(folds), folds, fold, 0.5)  # checks both numbers
+        if self.tensors:
+            raise ConfigError("use_fold must be called before setup()")
+        self.fold = (int(fold), int(folds))
+
+    def _stage_indices(
+        self, labels: np.ndarray, val_fraction: float, test_fraction: float
+    ) -> dict[str, np.ndarray]:
+        """Stage -> indices into ``labels``: the seeded stratified three-way split, or
+        this run's cross-validation fold (``val_fraction`` then is the share of the
+        non-test samples, as in the three-way split)."""
+        if self.fold is None:
+            fractions = (1.0 - val_fraction - test_fraction, val_fraction, test_fraction)
+            parts = stratified_split(labels, fractions, self.seed)
+        else:
+            share = val_fraction / (1.0 - test_fraction) if test_fraction else val_fraction
+            parts = fold_split(labels, self.fold[1], self.fold[0], share, self.seed)
+        return dict(zip(STAGES, parts, strict=True))
 
     @property
     def num_classes(self) -> int:

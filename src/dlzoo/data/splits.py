@@ -18,7 +18,7 @@ from numpy.typing import ArrayLike
 
 from dlzoo.errors import ConfigError
 
-__all__ = ["carve_validation", "stratified_split"]
+__all__ = ["carve_validation", "fold_split", "stratified_split"]
 
 
 def _check_fractions(fractions: Sequence[float]) -> np.ndarray:
@@ -131,3 +131,40 @@ def carve_validation(
         raise ConfigError(f"val_fraction={val_fraction} must be between 0 and 1 (e.g. 0.1)")
     train, val = stratified_split(labels, (1.0 - val_fraction, val_fraction), seed)
     return train, val
+
+
+def fold_split(
+    labels: ArrayLike, folds: int, fold: int, val_fraction: float, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One fold of a stratified K-fold cross-validation: ``(train, val, test)`` indices.
+
+    The samples are dealt into ``folds`` disjoint stratified parts (the same parts for
+    every ``fold`` of one seed); part ``fold`` is the test split, and a stratified
+    ``val_fraction`` of the other parts becomes validation (for early stopping and the
+    best checkpoint), the rest training.
+
+    Args:
+        labels: one label per sample.
+        folds: K >= 2.
+        fold: which part is the test split, ``0 <= fold < folds``.
+        val_fraction: the share of the non-test samples used for validation, in (0, 1).
+        seed: picks the parts and the validation samples.
+
+    Shapes:
+        - labels: (N,)
+        - train, val, test: index arrays that together hold ``0 .. N-1`` once each;
+          over the K folds every index is a test index exactly once.
+
+    Raises:
+        ConfigError: ``folds`` < 2, ``fold`` out of range or a bad ``val_fraction``.
+    """
+    if isinstance(folds, bool) or int(folds) != folds or folds < 2:
+        raise ConfigError(f"cv.folds={folds} must be an integer >= 2 (e.g. cv.folds=10)")
+    if isinstance(fold, bool) or int(fold) != fold or not 0 <= fold < folds:
+        raise ConfigError(f"cv.fold={fold} must be an integer in 0 .. {folds - 1}")
+    labels = np.asarray(labels)
+    parts = stratified_split(labels, [1.0 / folds] * int(folds), seed)
+    test = parts[int(fold)]
+    rest = np.sort(np.concatenate([p for k, p in enumerate(parts) if k != fold]))
+    train, val = carve_validation(labels[rest], val_fraction, seed)
+    return rest[train], rest[val], test
