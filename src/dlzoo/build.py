@@ -291,6 +291,22 @@ def _check_batch_size(datamodule: Any) -> None:
         )
 
 
+def _use_fold(cfg: DictConfig, datamodule: Any) -> None:
+    """Split the data as ``cv.fold`` of ``cv.folds`` (a cross-validation fold's run)."""
+    from dlzoo.cross_validation import check_cv
+
+    folds, fold = check_cv(cfg)
+    if fold is None:
+        return
+    if not hasattr(datamodule, "use_fold"):
+        raise ConfigError(
+            f"data '{data_name(datamodule)}' cannot be cross-validated: cv.folds works with "
+            "the labelled in-memory datamodules (images, UCR, text, graphs, video); "
+            "remove cv.folds"
+        )
+    datamodule.use_fold(fold, folds)
+
+
 def _fit_parts(
     cfg: DictConfig, model_name: str, net_kwargs: dict[str, Any], transfer: Any = None
 ) -> tuple[list[Any], list[Any], L.Trainer]:
@@ -326,6 +342,7 @@ def build(cfg: DictConfig, fitted: dict[str, Any] | None = None, *, trainer: boo
     if cfg.get("seed") is not None:
         L.seed_everything(int(cfg.seed), workers=True, verbose=False)
     datamodule = instantiate(cfg.data, _convert_="all")
+    _use_fold(cfg, datamodule)
     if fitted is None:
         datamodule.prepare_data()
         datamodule.setup("fit")

@@ -206,10 +206,18 @@ def train(cfg: DictConfig) -> float | None:
     Args:
         cfg: the composed ``train.yaml`` config.
 
+    With ``cv.folds=K`` (K >= 2) it trains K runs, one per fold, and returns the mean
+    (see :mod:`dlzoo.cross_validation`).
+
     Returns:
         The value of ``cfg.optimized_metric`` (best checkpoint, validation or test
         split), or ``None`` when the run did not produce it.
     """
+    from dlzoo.cross_validation import check_cv, cross_validate
+
+    folds, fold = check_cv(cfg)
+    if folds > 1 and fold is None:  # K runs, one per fold, and their summary
+        return cross_validate(cfg, train)
     run = build(cfg)
     if run.trainer.is_global_zero:
         save_run_config(cfg, run.output_dir)

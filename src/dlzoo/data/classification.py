@@ -13,8 +13,8 @@ from torch import Tensor
 from dlzoo.data.base import STAGES
 from dlzoo.data.memory import InMemoryDataModule, require_config
 from dlzoo.data.preprocess import AffineScaler
-from dlzoo.data.state import get_field, string_list
 from dlzoo.data.splits import fold_split, stratified_split
+from dlzoo.data.state import get_field, string_list
 from dlzoo.errors import ConfigError, DataError
 
 __all__ = ["ClassificationDataModule", "LabelledDataModule"]

@@ -45,7 +45,7 @@ from dlzoo.data.memory import require_config
 from dlzoo.data.options import check_fractions, positive_int
 from dlzoo.data.preprocess import AffineScaler, AffineTransform
 from dlzoo.data.readers import IMAGE_EXTENSIONS, class_files, image_files, read_image
-from dlzoo.data.splits import carve_validation, stratified_split
+from dlzoo.data.splits import carve_validation
 from dlzoo.data.state import positive_ints
 from dlzoo.data.subsets import class_subset, first_per_class
 from dlzoo.errors import ConfigError, DataError
@@ -180,21 +180,24 @@ class ImageDataModule(ClassificationDataModule):
     def _split(self, data: ImageArrays) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Fill ``split_indices`` and return each split's ``(images, labels)``."""
         _check_arrays(self.name, data.images, data.labels, self.num_classes)
+        if data.test_images is not None and data.test_labels is not None:
+            _check_arrays(self.name, data.test_images, data.test_labels, self.num_classes)
+            if self.fold is not None:  # cross-validation folds the pooled samples
+                data = ImageArrays(
+                    np.concatenate([data.images, data.test_images]),
+                    np.concatenate([data.labels, data.test_labels]),
+                    data.class_names,
+                )
         if data.test_images is None or data.test_labels is None:
-            if self.test_fraction is None:
+            if self.test_fraction is None and self.fold is None:
                 raise ConfigError(
                     f"data '{self.name}' has no official test split: set data.test_fraction"
                 )
-            fractions = (
-                1.0 - self.val_fraction - self.test_fraction,
-                self.val_fraction,
-                self.test_fraction,
+            self.split_indices = self._stage_indices(
+                data.labels, self.val_fraction, self.test_fraction or 0.0
             )
-            parts = stratified_split(data.labels, fractions, self.seed)
-            self.split_indices = dict(zip(STAGES, parts, strict=True))
             sources = dict.fromkeys(STAGES, (data.images, data.labels))
         else:
-            _check_arrays(self.name, data.test_images, data.test_labels, self.num_classes)
             train, val = carve_validation(data.labels, self.val_fraction, self.seed)
             test = np.arange(len(data.test_labels), dtype=np.int64)
             self.split_indices = {"train": train, "val": val, "test": test}

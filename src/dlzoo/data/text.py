@@ -43,7 +43,6 @@ from dlzoo.data.classification import LabelledDataModule
 from dlzoo.data.memory import require_config
 from dlzoo.data.options import check_fractions
 from dlzoo.data.sequence_loader import PaddedSequenceLoader
-from dlzoo.data.splits import stratified_split
 from dlzoo.data.state import get_field, string_list
 from dlzoo.data.text_decoding import SHOWN, TextDecoder
 from dlzoo.data.text_preprocess import TextPreprocessor
@@ -235,10 +234,8 @@ class TextDataModule(LabelledDataModule):
 
     def _split(self, y: np.ndarray, stages: list[str] | None) -> dict[str, np.ndarray]:
         """The seeded stratified split, or the one ``stages`` gives."""
-        if stages is None:
-            train = 1.0 - self.val_fraction - self.test_fraction
-            parts = stratified_split(y, (train, self.val_fraction, self.test_fraction), self.seed)
-            return dict(zip(STAGES, parts, strict=True))
+        if stages is None or self.fold is not None:  # cross-validation pools named splits
+            return self._stage_indices(y, self.val_fraction, self.test_fraction)
         named = np.asarray(stages)
         return {s: np.flatnonzero(named == s).astype(np.int64) for s in STAGES}
 

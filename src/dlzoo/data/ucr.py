@@ -326,18 +326,7 @@ class UCRDataModule(ClassificationDataModule):
             )
         self.class_names = _class_order(train.labels)
         train_y, test_y = self._label_indices(train.labels, test.labels)
-        train_idx, val_idx = carve_validation(train_y, self.val_fraction, self.seed)
-        self.split_indices = {
-            "train": train_idx,
-            "val": val_idx,
-            "test": np.arange(len(test_y), dtype=np.int64),
-        }
-        self._check_split_sizes(len(train_y), "training cases", "change data.val_fraction")
-        parts = {
-            "train": (train.x[train_idx], train_y[train_idx], train.lengths[train_idx]),
-            "val": (train.x[val_idx], train_y[val_idx], train.lengths[val_idx]),
-            "test": (test.x, test_y, test.lengths),
-        }
+        parts = self._parts(train, train_y, test, test_y)
         x, _, lengths = parts["train"]
         # padded zeros would pull the mean towards 0 and shrink the std: valid steps only
         steps = x[_valid_mask(lengths, x.shape[1])]  # (sum(lengths), C)
@@ -349,6 +338,36 @@ class UCRDataModule(ClassificationDataModule):
                 torch.from_numpy(lengths.astype(np.int64)),
             )
         self.max_length = max(int(t[2].max()) for t in self.tensors.values())
+
+    def _parts(
+        self, train: SequenceArrays, train_y: np.ndarray, test: SequenceArrays, test_y: np.ndarray
+    ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Fill ``split_indices`` and return each split's ``(x, y, lengths)``: the
+        official test part and a validation part carved from the training cases, or, in
+        a cross-validation fold, a fold of both parts pooled."""
+        if self.fold is not None:
+            # split indices then index the training cases followed by the test cases
+            steps = max(train.x.shape[1], test.x.shape[1])
+            x = np.concatenate(
+                [np.pad(a.x, [(0, 0), (0, steps - a.x.shape[1]), (0, 0)]) for a in (train, test)]
+            )
+            y = np.concatenate([train_y, test_y])
+            lengths = np.concatenate([train.lengths, test.lengths])
+            self.split_indices = self._stage_indices(y, self.val_fraction, 0.0)
+            self._check_split_sizes(len(y), "cases", "use fewer cv.folds")
+            return {s: (x[i], y[i], lengths[i]) for s, i in self.split_indices.items()}
+        train_idx, val_idx = carve_validation(train_y, self.val_fraction, self.seed)
+        self.split_indices = {
+            "train": train_idx,
+            "val": val_idx,
+            "test": np.arange(len(test_y), dtype=np.int64),
+        }
+        self._check_split_sizes(len(train_y), "training cases", "change data.val_fraction")
+        return {
+            "train": (train.x[train_idx], train_y[train_idx], train.lengths[train_idx]),
+            "val": (train.x[val_idx], train_y[val_idx], train.lengths[val_idx]),
+            "test": (test.x, test_y, test.lengths),
+        }
 
     def _label_indices(self, train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Label strings -> class indices; a test label unseen in training is a DataError."""
