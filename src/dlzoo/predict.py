@@ -41,9 +41,15 @@ def predict_tensors(task: Any, inputs: Sequence[torch.Tensor], batch_size: int) 
     Batches are mappings (``x`` first, then e.g. ``lengths``), so the task splits them
     as unlabelled inputs.
 
+    An input that is not a tensor (a PyTorch Geometric graph batch, whose rows are
+    nodes or graphs) goes to the task whole, as the datamodule made it.
+
     Shapes:
         inputs: tensors with N rows each -> (N, ...) what ``task.infer`` returns
     """
+    if not all(isinstance(t, torch.Tensor) for t in inputs):
+        with torch.inference_mode():
+            return task.infer(*inputs)
     keys = ["x", *(f"input{i}" for i in range(1, len(inputs)))]
     outputs = []
     with torch.inference_mode():
