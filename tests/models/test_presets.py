@@ -27,6 +27,7 @@ CLASSIFICATION = {
     "in_features": 64,
     "input_size": 3,
     "num_classes": 4,
+    "node_features": 3,
 }
 FORECASTING = {"input_size": 3, "window": 8, "horizon": 5, "output_size": 2}
 # what a text datamodule provides; a net that takes token ids gets these, and not

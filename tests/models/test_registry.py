@@ -3,6 +3,8 @@ net API (forward_features, num_features, forward_head, reset_head)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import torch
 from torch import nn
@@ -36,6 +38,12 @@ def assert_finite_gradients(name: str, net: nn.Module) -> None:
         assert torch.isfinite(param.grad).all(), f"{name}: {pname} has a non-finite gradient"
 
 
+def first_sample(x: Any) -> Any:
+    """The first sample of an example input: a tensor's first row, a PyG batch's first
+    graph (slicing a ``Batch`` gives a list of graphs)."""
+    return x[:1] if torch.is_tensor(x) else type(x).from_data_list(x[:1])
+
+
 @pytest.mark.parametrize("name", CLASS_NAMES)
 def test_registered_net_forward_and_backward(name: str) -> None:
     torch.manual_seed(0)
@@ -49,7 +57,7 @@ def test_registered_net_forward_and_backward(name: str) -> None:
     assert_finite_gradients(name, net)
     net.eval()
     with torch.no_grad():
-        assert net(x[:1]).shape == (1, *out.shape[1:])
+        assert net(first_sample(x)).shape == (1, *out.shape[1:])
 
 
 @pytest.mark.parametrize("name", CLASS_NAMES)

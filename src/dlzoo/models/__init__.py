@@ -15,6 +15,7 @@ from dlzoo.models import (  # noqa: F401
     decoder,
     dense,
     forecast,
+    graph_nets,
     jepa,
     rnn,
     siamese,
