@@ -261,3 +261,118 @@ def test_karate_state_without_data_gives_net_kwargs() -> None:
         fresh.load_fitted_state({**state, "name": "cora"})
     record = dm.split_record()
     assert record["name"] == "karate" and len(record["test"]) == int(masks(dm)["test"].sum())
+
+
+# ---------------------------------------------------------------------- graph_csv
+
+
+def write_graph(folder: Path, unlabelled: bool = True) -> tuple[Path, Path]:
+    """Two 10-node rings, labels a / b, features (f1, f2); node u0 unlabelled."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = [f"n{i},{i % 10},{i // 10},{'ab'[i // 10]}" for i in range(20)]
+    if unlabelled:
+        rows.append("u0,0.5,0.5,")
+    (folder / "nodes.csv").write_text("id,f1,f2,label\n" + "\n".join(rows) + "\n")
+    edges = [f"n{r * 10 + i},n{r * 10 + (i + 1) % 10}" for r in range(2) for i in range(10)]
+    edges += ["n0,n1", "u0,n3"]  # a repeat counts once
+    (folder / "edges.csv").write_text("source,target\n" + "\n".join(edges) + "\n")
+    return folder / "nodes.csv", folder / "edges.csv"
+
+
+def test_graph_csv_round_trip(tmp_path: Path) -> None:
+    from dlzoo.data.graph_csv import GraphCSVDataModule
+
+    nodes, edges = write_graph(tmp_path / "g")
+    dm = GraphCSVDataModule(nodes=nodes, edges=edges, seed=0)
+    dm.setup()
+    data = dm.data
+    assert dm.net_kwargs() == {
+        "node_features": 2, "edge_features": 0, "level": "node", "num_classes": 2,
+    }  # fmt: skip
+    assert dm.class_names == ["a", "b"] and data.y.tolist() == [0] * 10 + [1] * 10 + [-1]
+    assert torch.equal(data.x[3], torch.tensor([3.0, 0.0])) and data.x.dtype == torch.float32
+    assert data.edge_index.shape == (2, 42)  # 21 edges both ways, the repeat once
+    pairs = set(map(tuple, data.edge_index.T.tolist()))
+    assert (0, 1) in pairs and (1, 0) in pairs and (20, 3) in pairs and (3, 20) in pairs
+    m = masks(dm)
+    assert (m["train"].int() + m["val"].int() + m["test"].int()).tolist() == [1] * 20 + [0]
+    for s in ("val", "test"):  # 15 % of 20: 3, 1.5 of each class rounded down or up
+        assert sorted(torch.bincount(data.y[m[s]], minlength=2).tolist()) == [1, 2]
+    again = GraphCSVDataModule(nodes=nodes, edges=edges, seed=0)
+    again.setup()
+    assert all(
+        torch.equal(a, b) for a, b in zip(masks(dm).values(), masks(again).values(), strict=True)
+    )
+    # the state alone, then predict on the same files
+    fresh = GraphCSVDataModule(nodes=nodes, edges=edges)
+    fresh.load_fitted_state(dm.fitted_state())
+    assert fresh.net_kwargs() == dm.net_kwargs() and fresh.feature_columns == ["f1", "f2"]
+    out = fresh.predict_inputs(tmp_path / "g")
+    (graph,) = out.inputs
+    assert out.names[:2] == ["n0", "n1"] and out.names[-1] == "u0"
+    assert torch.equal(graph.x, data.x) and torch.equal(graph.edge_index, data.edge_index)
+
+
+def test_graph_csv_folds_cover_the_labelled_nodes(tmp_path: Path) -> None:
+    from dlzoo.data.graph_csv import GraphCSVDataModule
+
+    nodes, edges = write_graph(tmp_path / "g")
+    tests = []
+    for k in range(4):
+        dm = GraphCSVDataModule(nodes=nodes, edges=edges, seed=0)
+        dm.use_fold(k, 4)
+        dm.setup()
+        tests.append(masks(dm)["test"])
+    assert torch.stack(tests).int().sum(0).tolist() == [1] * 20 + [0]
+
+
+def bad_graph(tmp_path: Path, nodes: str | None = None, edges: str | None = None, **kwargs):
+    from dlzoo.data.graph_csv import GraphCSVDataModule
+
+    node_file, edge_file = write_graph(tmp_path / "bad")
+    if nodes is not None:
+        node_file.write_text(nodes)
+    if edges is not None:
+        edge_file.write_text(edges)
+    dm = GraphCSVDataModule(nodes=node_file, edges=edge_file, **kwargs)
+    with pytest.raises(DataError) as err:
+        dm.setup()
+    assert "\n" not in str(err.value)
+    return str(err.value)
+
+
+NODES = "id,f1,label\na,1,x\nb,2,y\nc,3,x\nd,4,y\n"
+
+
+@pytest.mark.parametrize(
+    ("nodes", "edges", "kwargs", "match"),
+    [
+        (NODES, "source,target\na,b\nb,z\n", {}, r"not node ids.* first 'z' in data row 2"),
+        (NODES, None, {"feature_columns": ["f1", "f9"]}, r"nodes\.csv has no column 'f9'"),
+        (NODES, None, {"label_column": "class"}, r"nodes\.csv has no column 'class'"),
+        ("id,label\na,x\nb,y\n", None, {}, r"nodes\.csv has no feature columns"),
+        ("id,f1,label\na,1,x\nb,,y\n", None, {}, r"empty feature 'f1' in data row 2"),
+        ("id,f1,label\na,1,x\nb,oops,y\n", None, {}, r"'f1' .* non-numeric .* 'oops'"),
+        ("id,f1,label\na,1,x\na,2,y\n", None, {}, r"lists node id 'a' twice"),
+        ("f1,label\n1,x\n2,y\n3,x\n", "source,target\n0,1\n1,3\n", {"id_column": None},
+         r"edge index 3 in 'target' \(data row 2\) out of range: .* 3 nodes"),
+        ("", None, {}, r"cannot read CSV file .*nodes\.csv"),
+        ("id,f1,label\n", None, {}, r"nodes\.csv is empty"),
+        (NODES, "source,target\n", {}, r"edges\.csv is empty"),
+        (NODES, "from,to\na,b\n", {}, r"edges\.csv has no column 'source'"),
+        ("id,f1,label\na,1,\nb,2,\n", "source,target\na,b\n", {}, r"has no labels"),
+    ],
+)  # fmt: skip
+def test_graph_csv_bad_input_is_one_data_error(tmp_path, nodes, edges, kwargs, match) -> None:
+    import re
+
+    assert re.search(match, bad_graph(tmp_path, nodes, edges, **kwargs))
+
+
+def test_graph_predict_needs_the_folder_and_the_features(tmp_path: Path) -> None:
+    dm = karate()
+    with pytest.raises(DataError, match=r"nodes\.csv and edges\.csv"):
+        dm.predict_inputs(tmp_path)
+    write_graph(tmp_path / "g")
+    with pytest.raises(DataError, match=r"has 2 feature columns .* expects 34"):
+        dm.predict_inputs(tmp_path / "g")

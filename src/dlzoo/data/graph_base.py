@@ -276,12 +276,8 @@ class NodeDataModule(GraphDataModule):
         from dlzoo.data.graph_csv import read_graph_folder
 
         self._require_fitted()
-        data, names = read_graph_folder(Path(path), self.node_features, self._predict_columns())
+        data, names = read_graph_folder(Path(path), self.node_features)
         return PredictInputs((data,), names)
-
-    def _predict_columns(self) -> list[str] | None:
-        """The feature columns predict reads by name; ``None``: every column but id / label."""
-        return None
 
 
 class GraphLevelDataModule(GraphDataModule):
