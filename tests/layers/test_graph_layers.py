@@ -4,12 +4,12 @@ readouts and jumping knowledge, by hand."""
 from __future__ import annotations
 
 import math
-import warnings
 
 import pytest
 import torch
 
 from dlzoo.errors import ConfigError
+from dlzoo.graph import pyg
 from dlzoo.layers.gcn import GCNLayer, gcn_norm
 from dlzoo.layers.graph_readout import global_pool, jumping_knowledge
 
@@ -51,10 +51,7 @@ def test_an_existing_self_loop_is_not_counted_twice() -> None:
 
 
 def pyg_gcn(in_features: int, out_features: int) -> torch.nn.Module:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        from torch_geometric.nn import GCNConv
-    return GCNConv(in_features, out_features)
+    return pyg("nn").GCNConv(in_features, out_features)
 
 
 @pytest.mark.parametrize("weighted", [False, True])

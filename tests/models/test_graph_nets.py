@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -17,6 +16,7 @@ from omegaconf import OmegaConf
 
 from dlzoo.build import build_net
 from dlzoo.errors import ConfigError
+from dlzoo.graph import pyg
 from dlzoo.models import create_model
 from dlzoo.models.graph_nets import GraphNet, example_batch
 
@@ -25,10 +25,7 @@ NETS = ["gcn", "sage", "gat", "gin", "graph_mlp"]
 
 
 def karate() -> Any:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        from torch_geometric.datasets import KarateClub
-    return KarateClub()[0]  # 34 nodes, 34 one-hot features, 4 classes
+    return pyg("datasets").KarateClub()[0]  # 34 nodes, 34 one-hot features, 4 classes
 
 
 def test_import_dlzoo_models_does_not_load_pyg() -> None:

@@ -5,7 +5,6 @@ per class beats the edge-free graph_mlp on the held-out nodes."""
 from __future__ import annotations
 
 import functools
-import warnings
 from typing import Any
 
 import lightning as L
@@ -14,6 +13,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from dlzoo.errors import DataError
+from dlzoo.graph import pyg
 from dlzoo.models import create_model
 from dlzoo.models.graph_nets import example_batch
 from dlzoo.tasks.node_classification import NodeClassificationTask
@@ -22,10 +22,7 @@ from dlzoo.tasks.node_classification import NodeClassificationTask
 def karate() -> Any:
     """KarateClub (34 nodes, 4 classes) with masks: the first 2 nodes of each class to
     train on, the next 1 to validate on, the other 22 to test on."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        from torch_geometric.datasets import KarateClub
-    data = KarateClub()[0]
+    data = pyg("datasets").KarateClub()[0]
     rank = torch.zeros(34, dtype=torch.long)
     for k in range(4):
         mine = (data.y == k).nonzero().squeeze(1)

@@ -27,7 +27,6 @@ dlzoo.models`` never loads it.
 from __future__ import annotations
 
 import itertools
-import warnings
 from abc import abstractmethod
 from collections.abc import Sequence
 from typing import Any
@@ -36,6 +35,7 @@ import torch
 from torch import nn
 
 from dlzoo.errors import ConfigError
+from dlzoo.graph import pyg
 from dlzoo.layers.dense import DenseStack
 from dlzoo.layers.gcn import GCNLayer
 from dlzoo.layers.graph_readout import JUMPING_KNOWLEDGE, READOUTS, global_pool, jumping_knowledge
@@ -45,20 +45,6 @@ from dlzoo.models.registry import register_model
 __all__ = ["GAT", "GCN", "GIN", "GraphMLP", "GraphNet", "GraphSAGE"]
 
 LEVELS = ("node", "graph")
-
-
-def _pyg_nn() -> Any:
-    """``torch_geometric.nn``, imported on first use: only graph nets load PyG (whose
-    import raises a DeprecationWarning of its own that says nothing to a user)."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            import torch_geometric.nn as pyg_nn
-    except ImportError:
-        raise ConfigError(
-            "graph nets need PyTorch Geometric: run `make setup` (pip install -e .[graph])"
-        ) from None
-    return pyg_nn
 
 
 class GraphNet(ZooNet):
@@ -200,8 +186,7 @@ def _check_choices(level: str, readout: str, jk: str | None, num_layers: int) ->
 def example_batch(num_graphs: int, node_features: int = 3, edge_features: int = 2) -> Any:
     """A PyG ``Batch`` of ``num_graphs`` ring graphs of 4, 5, 6, 4, ... nodes (both edge
     directions), with random node and edge features."""
-    from torch_geometric.data import Batch, Data
-
+    geometric = pyg("data")
     graphs = []
     for g in range(num_graphs):
         n = 4 + g % 3
@@ -209,14 +194,14 @@ def example_batch(num_graphs: int, node_features: int = 3, edge_features: int = 
         edge_index = torch.stack([ring, (ring + 1) % n])
         edge_index = torch.cat([edge_index, edge_index.flip(0)], dim=1)  # (2, 2n)
         graphs.append(
-            Data(
+            geometric.Data(
                 x=torch.randn(n, node_features),
                 edge_index=edge_index,
                 edge_attr=torch.randn(2 * n, edge_features),
                 y=torch.tensor([g % 3]),
             )
         )
-    return Batch.from_data_list(graphs)
+    return geometric.Batch.from_data_list(graphs)
 
 
 # the preset of conf/model/gcn.yaml
@@ -275,7 +260,7 @@ class GraphSAGE(GraphNet):
         )
 
     def make_conv(self, in_features: int, out_features: int) -> nn.Module:
-        return _pyg_nn().SAGEConv(in_features, out_features, aggr=self.aggr)
+        return pyg("nn").SAGEConv(in_features, out_features, aggr=self.aggr)
 
 
 # the preset of conf/model/gat.yaml
@@ -331,7 +316,7 @@ class GAT(GraphNet):
         )
 
     def make_conv(self, in_features: int, out_features: int) -> nn.Module:
-        return _pyg_nn().GATConv(
+        return pyg("nn").GATConv(
             in_features,
             out_features // self.heads,
             heads=self.heads,
@@ -400,7 +385,7 @@ class GIN(GraphNet):
             nn.ReLU(),
             nn.Linear(out_features, out_features),
         )
-        return _pyg_nn().GINConv(mlp, train_eps=self.train_eps)
+        return pyg("nn").GINConv(mlp, train_eps=self.train_eps)
 
 
 class _NodeLinear(nn.Linear):
