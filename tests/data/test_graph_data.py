@@ -376,3 +376,93 @@ def test_graph_predict_needs_the_folder_and_the_features(tmp_path: Path) -> None
     write_graph(tmp_path / "g")
     with pytest.raises(DataError, match=r"has 2 feature columns .* expects 34"):
         dm.predict_inputs(tmp_path / "g")
+
+
+# ---------------------------------------------------------------------- planetoid
+
+
+def write_planetoid(raw: Path, name: str = "cora") -> None:
+    """A tiny graph in the raw Planetoid format (pickled scipy / numpy, as PyG reads it).
+
+    516 nodes (PyG's reader takes the 500 nodes after the training ones as validation):
+    6 training nodes (``y``), 506 in ``allx`` / ``ally``, 10 test nodes (``tx`` / ``ty``)
+    listed in ``test.index`` out of order; node i has label i % 3 and feature i % 5 (and
+    feature 4 for odd i), and a ring joins node i to i + 1.
+    """
+    import pickle
+
+    import scipy.sparse as sp
+
+    raw.mkdir(parents=True)
+    n, n_all = 516, 506
+    test_index = np.array([510, 506, 515, 507, 514, 508, 513, 509, 512, 511])
+    feats = np.zeros((n, 5))
+    feats[np.arange(n), np.arange(n) % 5] = 1.0
+    feats[1::2, 4] += 1.0
+    labels = np.eye(3)[np.arange(n) % 3]
+    parts = {
+        "x": sp.csr_matrix(feats[:6]), "y": labels[:6],
+        "allx": sp.csr_matrix(feats[:n_all]), "ally": labels[:n_all],
+        "tx": sp.csr_matrix(feats[test_index]), "ty": labels[test_index],
+        "graph": {i: [(i - 1) % n, (i + 1) % n] for i in range(n)},
+    }  # fmt: skip
+    for part, value in parts.items():
+        with open(raw / f"ind.{name}.{part}", "wb") as f:
+            pickle.dump(value, f)
+    (raw / f"ind.{name}.test.index").write_text("\n".join(map(str, test_index)) + "\n")
+
+
+def test_planetoid_fixture_loads_offline_with_the_public_split(tmp_path: Path) -> None:
+    from dlzoo.data.planetoid import PlanetoidDataModule
+
+    write_planetoid(tmp_path / "Cora" / "raw")
+    dm = PlanetoidDataModule(name="cora", root=tmp_path, download=False)
+    dm.setup()
+    data = dm.data
+    assert dm.name == "Cora" and dm.net_kwargs() == {
+        "node_features": 5, "edge_features": 0, "level": "node", "num_classes": 3,
+    }  # fmt: skip
+    assert data.y.tolist() == [i % 3 for i in range(516)]  # test nodes put back in place
+    m = masks(dm)
+    assert m["train"].nonzero().ravel().tolist() == list(range(6))
+    assert m["val"].nonzero().ravel().tolist() == list(range(6, 506))
+    assert m["test"].nonzero().ravel().tolist() == list(range(506, 516))
+    assert int((m["train"].int() + m["val"].int() + m["test"].int()).max()) == 1
+    # row-normalised: odd nodes have two features, 1/2 each (node 3: features 3 and 4)
+    assert torch.allclose(data.x.sum(1), torch.ones(516))
+    assert torch.allclose(data.x[3], torch.tensor([0.0, 0.0, 0.0, 0.5, 0.5]))
+    assert data.edge_index.shape == (2, 2 * 516)
+    raw = PlanetoidDataModule(name="Cora", root=tmp_path, row_normalize=False, download=False)
+    raw.setup()
+    assert torch.equal(raw.data.x[3], torch.tensor([0.0, 0.0, 0.0, 1.0, 1.0]))
+    # the state alone, and its transform
+    fresh = PlanetoidDataModule(name="Cora", root=tmp_path / "nothing")
+    fresh.load_fitted_state(dm.fitted_state())
+    assert fresh.net_kwargs() == dm.net_kwargs()
+    out = fresh.input_transform()(raw.data)
+    assert torch.allclose(out.x, data.x) and raw.data.x[3, 3] == 1.0  # input unchanged
+    with pytest.raises(ConfigError, match="public split"):
+        PlanetoidDataModule(root=tmp_path).use_fold(0, 5)
+    with pytest.raises(ConfigError, match="not a Planetoid dataset"):
+        PlanetoidDataModule(name="Flickr", root=tmp_path)
+
+
+def test_planetoid_offline_is_one_data_error(tmp_path: Path, monkeypatch) -> None:
+    from torch_geometric.datasets import Planetoid
+
+    from dlzoo.data.planetoid import PlanetoidDataModule
+
+    def offline(self) -> None:
+        raise OSError("Cannot connect to host github.com:443")
+
+    monkeypatch.setattr(Planetoid, "download", offline)
+    dm = PlanetoidDataModule(name="Cora", root=tmp_path)
+    with pytest.raises(DataError) as err:
+        dm.setup()
+    message = str(err.value)
+    assert "\n" not in message
+    assert message.startswith(f"cannot download Planetoid 'Cora' into {tmp_path / 'Cora' / 'raw'}")
+    assert "Cannot connect" in message and "ind.cora.test.index" in message
+    dm = PlanetoidDataModule(name="PubMed", root=tmp_path, download=False)
+    with pytest.raises(DataError, match=r"'PubMed' is not in .*PubMed/raw .*put the eight files"):
+        dm.setup()

@@ -26,6 +26,7 @@ PyTorch Geometric is imported lazily (:func:`pyg`), so importing this module doe
 
 from __future__ import annotations
 
+import copy
 import warnings
 from abc import abstractmethod
 from collections.abc import Iterator
@@ -42,7 +43,14 @@ from dlzoo.data.classification import LabelledDataModule
 from dlzoo.data.state import first_difference, get_field, string_list
 from dlzoo.errors import ConfigError, DataError
 
-__all__ = ["GraphDataModule", "GraphLevelDataModule", "NodeDataModule", "SingleGraphLoader", "pyg"]
+__all__ = [
+    "GraphDataModule",
+    "GraphLevelDataModule",
+    "NodeDataModule",
+    "RowNormalize",
+    "SingleGraphLoader",
+    "pyg",
+]
 
 LEVELS = ("node", "graph")
 
@@ -84,6 +92,27 @@ class SingleGraphLoader:
 
     def __len__(self) -> int:
         return 1
+
+
+class RowNormalize(nn.Module):
+    """Each node's features divided by their sum (a node whose features sum to 0 stays 0).
+
+    Called with a graph (anything with ``x``), it returns a shallow copy with ``x``
+    normalised; the graph given is not changed.
+
+    Shapes:
+        - x: (N, F) -> (N, F)
+    """
+
+    @staticmethod
+    def apply(x: Tensor) -> Tensor:
+        total = x.sum(dim=-1, keepdim=True)
+        return x / torch.where(total == 0, torch.ones_like(total), total)
+
+    def forward(self, data: Any) -> Any:
+        out = copy.copy(data)
+        out.x = self.apply(data.x)
+        return out
 
 
 class GraphDataModule(LabelledDataModule):
