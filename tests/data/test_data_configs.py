@@ -8,6 +8,7 @@ from pathlib import Path
 import lightning as L
 import pytest
 import torch
+from graph_files import write_graph, write_planetoid
 from hydra.utils import get_class, instantiate
 from PIL import Image
 from torch import nn
@@ -17,8 +18,8 @@ from dlzoo.train import compose_config
 
 CONF = Path(__file__).resolve().parents[2] / "conf" / "data"
 OPTIONS = sorted(p.stem for p in CONF.glob("*.yaml"))
-# would download on setup: instantiated only
-DOWNLOADS = {"fashion_mnist"}
+# would download on setup: instantiated only (tu needs a dataset name)
+DOWNLOADS = {"fashion_mnist", "tu"}
 
 
 def load(option: str, tmp_path: Path):
@@ -55,6 +56,12 @@ def test_instantiates_and_sets_up(option: str, tmp_path: Path) -> None:
             for i in range(10):
                 (tmp_path / "texts" / name / f"{i}.txt").write_text(f"{name} word {i} ends.")
     node = load(option, tmp_path)
+    if option == "tu":
+        node.name = "PROTEINS"
+    if option == "graph_csv":
+        node.nodes, node.edges = map(str, write_graph(tmp_path / "graph"))
+    if option == "planetoid":
+        write_planetoid(tmp_path / "planetoid" / "Cora" / "raw")
     if option == "text_folder":
         node.root = str(tmp_path / "texts")
     if option == "text_csv":
@@ -70,14 +77,26 @@ def test_instantiates_and_sets_up(option: str, tmp_path: Path) -> None:
     # named after the option, or after the dataset it picks (data=ucr data.name=GunPoint),
     # a wrapper after its base
     base = getattr(dm, "base", None)
-    assert dm.name in (option, load(option, tmp_path).get("name"), getattr(base, "name", None))
+    assert dm.name in (option, node.get("name"), getattr(base, "name", None))
     if option in DOWNLOADS:
-        assert Path(dm.data_dir) == tmp_path
+        assert option == "tu" or Path(dm.data_dir) == tmp_path
         return
     dm.prepare_data()
     dm.setup("fit")
     kwargs = dm.net_kwargs()
     batch = next(iter(dm.val_dataloader()))
+    if "level" in kwargs:  # graphs: one graph with masks, or batches of graphs
+        assert set(kwargs) == {"node_features", "edge_features", "level", "num_classes"}
+        assert batch.x.shape[1] == kwargs["node_features"]
+        rows = batch.num_nodes if kwargs["level"] == "node" else batch.num_graphs
+        assert len(batch.y) == rows and int(batch.y.max()) < kwargs["num_classes"]
+        return
+    if "frames" in kwargs:  # video: (x, y), x (B, T, C, H, W)
+        assert set(kwargs) == {"in_channels", "image_size", "in_features", "frames", "num_classes"}
+        x, y = batch
+        assert x.shape[1:] == (kwargs["frames"], kwargs["in_channels"], *kwargs["image_size"])
+        assert int(y.max()) < kwargs["num_classes"] == dm.num_classes
+        return
     if base is not None:  # a wrapper: the base's image shapes, no classes, mapping batches
         assert kwargs == {k: v for k, v in base.net_kwargs().items() if k != "num_classes"}
         assert batch["x"].shape[1:] == (kwargs["in_channels"], *kwargs["image_size"])
