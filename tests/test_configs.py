@@ -28,9 +28,11 @@ NEEDS_HARDWARE = {("trainer", "gpu"), ("trainer", "ddp")}
 def datamodule(kind: str):
     """A set-up datamodule of each kind of data that the models pair with."""
     from dlzoo.data.image import DigitsDataModule
+    from dlzoo.data.karate import KarateDataModule
     from dlzoo.data.reconstruction import ReconstructionDataModule
     from dlzoo.data.text_folder import BBCNewsDataModule
     from dlzoo.data.timeseries import SunspotsDataModule
+    from dlzoo.data.tu import TUDataModule
     from dlzoo.data.ucr import UCRDataModule
 
     dm = {
@@ -42,6 +44,8 @@ def datamodule(kind: str):
         "text": lambda: BBCNewsDataModule(
             batch_size=16, seed=0, tokenizer={"max_length": 64}, encoding_fallback="cp1252"
         ),
+        "nodes": lambda: KarateDataModule(seed=0),
+        "graphs": lambda: TUDataModule(batch_size=16, seed=0),
     }[kind]()
     dm.prepare_data()
     dm.setup("fit")
@@ -54,10 +58,12 @@ TASK_NETS = {
     "anomaly": "autoencoder",
     "metric_learning": "siamese",
     "jepa": "jepa",
+    "node_classification": "gcn",
 }
 
 # a model takes a kind of data when it takes one of these inputs of it
-INPUTS = {"in_channels", "in_features", "input_size", "vocab_size"}
+INPUTS = {"in_channels", "in_features", "input_size", "vocab_size", "node_features"}
+KINDS = ("images", "forecast", "sequences", "text", "nodes", "graphs")
 
 
 def compatible(model_node) -> list[str]:
@@ -69,10 +75,9 @@ def compatible(model_node) -> list[str]:
     ):
         return ["unlabelled"]  # a net of nets: the nested nodes say their own output sizes
     required = {n for n, p in params.items() if p.default is p.empty and n not in model_node}
-    kinds = ("images", "forecast", "sequences", "text")
-    provided = {k: set(datamodule(k).net_kwargs()) for k in kinds}
+    provided = {k: set(datamodule(k).net_kwargs()) for k in KINDS}
     takes = INPUTS & set(params)  # none for the naive forecast, which reads no input
-    return [k for k in kinds if required <= provided[k] and (not takes or takes & provided[k])]
+    return [k for k in KINDS if required <= provided[k] and (not takes or takes & provided[k])]
 
 
 def test_all_groups_are_covered() -> None:
@@ -99,6 +104,10 @@ def test_option_composes_and_instantiates(make_cfg, tmp_path: Path, group: str, 
         overrides.append(f"data.root={tmp_path}")
     if (group, option) == ("data", "text_csv"):
         overrides.append(f"data.path={tmp_path / 'texts.csv'}")
+    if (group, option) == ("data", "graph_csv"):  # set up by tests/data/test_data_configs.py
+        overrides += [f"data.nodes={tmp_path / 'n.csv'}", f"data.edges={tmp_path / 'e.csv'}"]
+    if (group, option) == ("data", "tu"):
+        overrides.append("data.name=PROTEINS")
     cfg = make_cfg(*overrides)
     for key in cfg:  # every interpolation resolves (hydra's own keys need a running job)
         if key != "hydra":
@@ -120,12 +129,18 @@ def test_option_composes_and_instantiates(make_cfg, tmp_path: Path, group: str, 
                 out = build_net(node, dm)(batch["x"])
                 assert len(out) == len(batch["x"]) and torch.isfinite(out).all()
                 continue
+            if kind in ("nodes", "graphs"):  # a PyG batch: a row per node or per graph
+                out = build_net(node, dm)(batch)
+                rows = batch.num_nodes if kind == "nodes" else batch.num_graphs
+                assert out.shape == (rows, dm.num_classes)
+                continue
             out = build_net(node, dm)(batch[0], *batch[2:])
             expected = batch[1].shape[1:] if kind == "forecast" else (dm.num_classes,)
             assert out.shape == (len(batch[0]), *expected)
     elif group == "task":
         shapes = {
             "classification": {"num_classes": 10},
+            "node_classification": {"num_classes": 4},
             "forecast": datamodule("forecast").task_kwargs(),
             "anomaly": {"normal_classes": [0]},  # from data.normal_classes
         }.get(option, {})

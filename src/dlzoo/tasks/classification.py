@@ -111,6 +111,14 @@ class ClassificationTask(Task):
     def _shared_step(self, batch: Any, stage: str) -> torch.Tensor:
         inputs, y = self.split_batch(batch)
         logits = self.net(*inputs)  # (B, C); inputs: x and e.g. sequence lengths
+        return self._score(logits, y, stage)
+
+    def _score(self, logits: torch.Tensor, y: torch.Tensor, stage: str) -> torch.Tensor:
+        """The loss of one batch; its sums and the stage's metrics are updated.
+
+        Shapes:
+            logits (B, C), y (B,) -> a scalar loss
+        """
         loss = self.compute_loss(logits, y)
         preds = logits.detach().argmax(dim=-1)  # (B,)
         sums = torch.stack(

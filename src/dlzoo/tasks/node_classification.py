@@ -57,18 +57,4 @@ class NodeClassificationTask(ClassificationTask):
         inputs, y = self.split_batch(batch)
         mask = stage_mask(batch, stage)
         logits = self.net(*inputs)[mask]  # (n, C): every node computed, the stage's kept
-        y = y[mask]
-        loss = self.compute_loss(logits, y)
-        preds = logits.detach().argmax(dim=-1)  # (n,)
-        sums = torch.stack(
-            [
-                loss.detach() * y.numel(),
-                (preds == y).sum().to(loss.dtype),
-                loss.new_tensor(y.numel()),
-            ]
-        )
-        self._accumulate(stage, sums)
-        if stage in ("val", "test"):
-            getattr(self, f"{stage}_metrics").update(preds, y)
-            getattr(self, f"{stage}_confmat").update(preds, y)
-        return loss
+        return self._score(logits, y[mask], stage)
