@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from graph_files import write_planetoid
 from omegaconf import OmegaConf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -56,7 +57,17 @@ def test_every_experiment_runs_a_few_batches(make_cfg, tmp_path, experiment: str
     cfg = make_cfg(f"experiment={experiment}", "debug=limit")
     if cfg.get("init_from"):
         _train_source(cfg, tmp_path)
-    value = train(cfg)
+    if cfg.data._target_.endswith("PlanetoidDataModule"):  # Cora downloads: a small copy
+        write_planetoid(Path(cfg.data.root) / cfg.data.name / "raw", cfg.data.name.lower())
+    if cfg.cv.folds > 1:  # two folds of a cross-validated experiment, and their summary
+        cfg = make_cfg(f"experiment={experiment}", "debug=limit", "cv.folds=2")
+        train(cfg)
+        summary = read_metrics(cfg)
+        assert summary["cv_folds"] == 2 and len(summary["folds"]) == 2
+        cfg = OmegaConf.load(Path(cfg.paths.output_dir) / "fold_1" / ".hydra" / "config.yaml")
+        value = summary["folds"][1]["val"][cfg.optimized_metric]
+    else:
+        value = train(cfg)
     metrics = read_metrics(cfg)
     assert set(metrics) == METRICS_KEYS
     assert metrics["optimized_value"] == value == metrics["val"][cfg.optimized_metric]
