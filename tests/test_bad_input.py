@@ -68,6 +68,7 @@ def _files(tmp_path: Path) -> dict[str, Path]:
     garbage.write_bytes(b"\x00" * 100)
     return {
         **_text_files(tmp_path),
+        **_graph_files(tmp_path),
         **{
             "one_class": one_class.parent,
             "broken": broken,
@@ -98,6 +99,28 @@ def _text_files(tmp_path: Path) -> dict[str, Path]:
     no_text.write_text("body,label\n" + "\n".join(f"x {i},{i % 2}" for i in range(20)) + "\n")
     return {"empty_texts": empty, "latin_texts": latin, "unseen": unseen, "no_text": no_text}
 
+
+def _graph_files(tmp_path: Path) -> dict[str, Path]:
+    """Broken graphs: an edge to an unknown node, an edge index past the last node row,
+    and a TU folder without its graph labels."""
+    import shutil
+
+    from graph_files import write_graph
+
+    from dlzoo.data.tu import grakel_mutag_folder
+
+    nodes, edges = write_graph(tmp_path / "graph")
+    unknown = tmp_path / "unknown_edges.csv"
+    unknown.write_text(edges.read_text() + "n3,ghost\n")
+    by_row = tmp_path / "by_row_edges.csv"
+    by_row.write_text("source,target\n0,1\n1,99\n")
+    tu = tmp_path / "tu" / "MUTAG"
+    shutil.copytree(grakel_mutag_folder(), tu)
+    (tu / "MUTAG_graph_labels.txt").unlink()
+    return {"nodes": nodes, "unknown_edges": unknown, "by_row_edges": by_row, "tu": tu.parent}
+
+
+GRAPH_CSV = ["experiment=karate_gcn", "data=graph_csv", "data.nodes={nodes}"]
 
 # (id, entry point, arguments, words the error line must contain); {name} is filled in
 CASES = [
@@ -236,6 +259,49 @@ CASES = [
         "train",
         ["experiment=bbc_bag", "data=text_csv", "data.path={no_text}"],
         ["'text'", "body"],
+    ),
+    (
+        "graph-edge-to-unknown-node",
+        "train",
+        [*GRAPH_CSV, "data.edges={unknown_edges}"],
+        ["ghost", "unknown_edges.csv"],
+    ),
+    (
+        "graph-edge-index-out-of-range",
+        "train",
+        [
+            *GRAPH_CSV,
+            "data.edges={by_row_edges}",
+            "data.id_column=null",
+            "data.feature_columns=[f1,f2]",
+        ],
+        ["99", "by_row_edges.csv"],
+    ),
+    (
+        "graph-feature-column-missing",
+        "train",
+        [*GRAPH_CSV, "data.edges={by_row_edges}", "data.feature_columns=[f9]"],
+        ["f9", "nodes.csv"],
+    ),
+    (
+        "tu-folder-missing-a-file",
+        "train",
+        ["experiment=mutag_gin", "data=tu", "data.root={tu}", "data.name=MUTAG"],
+        ["MUTAG_graph_labels.txt"],
+    ),
+    ("cora-offline", "train", ["experiment=cora_gcn"], ["Cora", "ind.cora"]),
+    (
+        "node-task-on-graph-level-data",
+        "train",
+        ["experiment=mutag_gin", "task=node_classification", "cv.folds=1"],
+        ["task=classification"],
+    ),
+    ("graph-net-on-images", "train", ["model=gcn"], ["model 'gcn' does not fit data 'digits'"]),
+    (
+        "cv-on-a-forecast",
+        "train",
+        ["experiment=sunspots_gru", "cv.folds=5"],
+        ["cannot be cross-validated", "remove cv.folds"],
     ),
     ("eval-not-a-run", "evaluate", ["run_dir={name}"], ["is not a dlzoo run directory"]),
     ("eval-unknown-key", "evaluate", ["run={run}"], ["unknown key 'run'", "run_dir"]),
