@@ -38,6 +38,12 @@ name               meaning
 ``target_scale``   target_offset (``output_size`` floats each)
 ``mase_scale``     task: per forecast series, the training part's mean absolute one-step
                    change in original units (the MASE denominator; ``output_size`` floats)
+``frames``         T of a video batch (B, T, C, H, W); ``in_channels``, ``image_size`` and
+                   ``in_features`` then describe one frame
+``node_features``  F, features per node of a graph batch (PyG ``x`` (N_nodes, F))
+``edge_features``  features per edge (PyG ``edge_attr`` (E, F_e)); 0 when there are none
+``level``          what a graph batch labels: ``"node"`` (one graph, a label per node and
+                   train / val / test masks) or ``"graph"`` (a label per graph)
 =================  ======================================================================
 
 ``in_features`` (a flattened image) and ``input_size`` (one step of a sequence) are two
@@ -49,7 +55,11 @@ Batches: images ``(x, y)``, x (B, C, H, W); forecasting ``(x, y)``, x (B, window
 input_size), y (B, horizon, output_size); UCR ``(x, y, lengths)``, x (B, T, input_size)
 zero-padded after each of ``lengths`` (B,); text ``(tokens, y, lengths)``, tokens (B, T)
 int64 ids padded with ``padding_idx`` after each of ``lengths`` (the padding mask is
-``arange(T) < lengths``). A net gets every batch element but ``y``.
+``arange(T) < lengths``); video ``(x, y)``, x (B, T, C, H, W); graphs a PyTorch
+Geometric ``Data`` (node level: the whole graph with ``y`` (N,) and ``train_mask`` /
+``val_mask`` / ``test_mask`` (N,) bool, every loader) or ``Batch`` (graph level: ``x``,
+``edge_index``, ``edge_attr``, ``batch``, ``y`` (B,)). A net gets every batch element but
+``y``; a graph net gets the ``Data`` / ``Batch`` itself.
 """
 
 from __future__ import annotations
