@@ -6,6 +6,7 @@ import inspect
 from pathlib import Path
 
 import lightning as L
+import numpy as np
 import pytest
 import torch
 from graph_files import write_graph, write_planetoid
@@ -50,6 +51,12 @@ def test_instantiates_and_sets_up(option: str, tmp_path: Path) -> None:
                 Image.new("RGB", (9, 9), (i * 30, 0, 0)).save(
                     tmp_path / "image_folder" / name / f"{i}.png"
                 )
+    if option == "video_folder":  # clips (T, H, W) of 8-bit grey frames
+        for name in ("a", "b"):
+            (tmp_path / "video_folder" / name).mkdir(parents=True)
+            for i in range(7):
+                clip = np.full((3, 5, 5), i * 30, dtype=np.uint8)
+                np.save(tmp_path / "video_folder" / name / f"{i}.npy", clip)
     if option == "text_folder":
         for name in ("a", "b"):
             (tmp_path / "texts" / name).mkdir(parents=True)

@@ -36,6 +36,9 @@ TEXT = {"vocab_size": 50, "padding_idx": 0, "num_classes": 4}
 SHAPES = set(CLASSIFICATION) | set(FORECASTING) | set(TEXT)
 # what a wrapped image datamodule (autoencoder, siamese pairs) provides: no classes
 UNLABELLED_IMAGES = {"in_channels": 1, "image_size": (8, 8), "in_features": 64}
+# what a video datamodule provides: a net of frames (cnn_rnn) fills its image backbone's
+# shapes, the classes included, from it
+VIDEO = {**UNLABELLED_IMAGES, "frames": 3, "num_classes": 4}
 
 
 def shape_kwargs(cls: type) -> dict[str, Any]:
@@ -87,7 +90,9 @@ def test_create_model_builds_the_yaml_net(path: Path) -> None:
         # a net of nets (an autoencoder's encoder and decoder): the pipeline fills the
         # nested nodes' shapes from data that has no classes of its own
         preset = OmegaConf.create({"_target_": cfg._target_, **get_model_defaults(path.stem)})
-        data = SimpleNamespace(net_kwargs=lambda: UNLABELLED_IMAGES, name="images")
+        video = getattr(get_class(cfg._target_).example()[1], "ndim", 0) == 5
+        shapes = VIDEO if video else UNLABELLED_IMAGES
+        data = SimpleNamespace(net_kwargs=lambda: shapes, name="images")
         torch.manual_seed(0)
         from_name = build_net(preset, data)
         torch.manual_seed(0)

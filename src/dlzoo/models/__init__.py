@@ -11,10 +11,13 @@ Importing this package imports every family so that its nets register; use
 from dlzoo.models import (  # noqa: F401
     autoencoder,
     cnn,
+    cnn_rnn,
     conv1d,
+    conv3d,
     decoder,
     dense,
     forecast,
+    frame_average,
     graph_nets,
     jepa,
     rnn,
