@@ -13,6 +13,7 @@ from omegaconf import OmegaConf
 
 from dlzoo.build import NESTED_NETS
 from dlzoo.models import get_model_class
+from dlzoo.models.video_backbone import BackboneVideoNet
 from dlzoo.optim import build_optimizer, build_scheduler
 from dlzoo.pipeline import build_net, instantiate_dict, validate_config
 from dlzoo.tasks.base import Task
@@ -24,11 +25,19 @@ OPTIONS = [(g, p.stem) for g in GROUPS for p in sorted((CONFIG_DIR / g).glob("*.
 NEEDS_HARDWARE = {("trainer", "gpu"), ("trainer", "ddp")}
 
 
+def tmp_data_dir() -> Path:
+    """Where the video kind caches its generated clips (kept out of the user's cache)."""
+    import tempfile
+
+    return Path(tempfile.mkdtemp(prefix="dlzoo-test-configs-"))
+
+
 @functools.cache
 def datamodule(kind: str):
     """A set-up datamodule of each kind of data that the models pair with."""
     from dlzoo.data.image import DigitsDataModule
     from dlzoo.data.karate import KarateDataModule
+    from dlzoo.data.moving_digits import MovingDigitsDataModule
     from dlzoo.data.reconstruction import ReconstructionDataModule
     from dlzoo.data.text_folder import BBCNewsDataModule
     from dlzoo.data.timeseries import SunspotsDataModule
@@ -46,6 +55,9 @@ def datamodule(kind: str):
         ),
         "nodes": lambda: KarateDataModule(seed=0),
         "graphs": lambda: TUDataModule(batch_size=16, seed=0),
+        "video": lambda: MovingDigitsDataModule(
+            data_dir=str(tmp_data_dir()), num_clips=160, batch_size=16, seed=0
+        ),
     }[kind]()
     dm.prepare_data()
     dm.setup("fit")
@@ -70,6 +82,8 @@ def compatible(model_node) -> list[str]:
     """The kinds of data whose shape arguments cover everything the model requires
     and give it an input it takes (a transformer takes features or token ids)."""
     params = inspect.signature(get_class(model_node._target_)).parameters
+    if issubclass(get_class(model_node._target_), BackboneVideoNet) or "frames" in params:
+        return ["video"]  # (B, T, C, H, W) clips: image nets per frame, or 3-d convolutions
     if any(
         OmegaConf.is_dict(model_node.get(k)) and "_target_" in model_node[k] for k in NESTED_NETS
     ):
