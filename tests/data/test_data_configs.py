@@ -65,13 +65,6 @@ def test_instantiates_and_sets_up(option: str, tmp_path: Path) -> None:
     node = load(option, tmp_path)
     if option == "tu":
         node.name = "PROTEINS"
-    if option == "video_folder":  # 2 classes of 8 clips, (T, H, W) = (4, 6, 6) each
-        for k, name in enumerate(("left", "right")):
-            (tmp_path / "clips" / name).mkdir(parents=True)
-            for i in range(8):
-                clip = np.full((4, 6, 6), 30 * k + i, np.uint8)
-                np.save(tmp_path / "clips" / name / f"{i}.npy", clip)
-        node.root = str(tmp_path / "clips")
     if option == "graph_csv":
         node.nodes, node.edges = map(str, write_graph(tmp_path / "graph"))
     if option == "planetoid":
