@@ -2,7 +2,8 @@
 
 The run is rebuilt from its directory with the checkpoint's fitted preprocessing (no
 training data is read); the datamodule turns the raw input (image files or a folder,
-a CSV series, a UCR-style array file) into the net's inputs; the task's
+a CSV series, a UCR-style array file, video clips, a graph's node and edge tables, a TU
+folder) into the net's inputs; the task's
 ``predict_step`` gives what a user wants: per-class probabilities, the next ``horizon``
 values in the series' own units, an encoder's embeddings, an anomaly score and flag;
 the task's ``prediction_table`` lays them out. One CSV is written and its path printed.
@@ -24,7 +25,9 @@ dlzoo-predict run_dir=RUN input=PATH [output=FILE.csv] [ckpt_path=FILE] [batch_s
 Run a trained model on new data of its kind: image files or a folder of them (class and
 per-class probabilities; an encoder run's embeddings z_0..; an anomaly run's score and
 flag), a CSV series (the next horizon values in the series' units), a UCR-style .npy
-array (N, C, T). Writes a CSV (default RUN/predictions/<input>.csv).
+array (N, C, T), video clips (.npy (T, C, H, W), a stack of them or a folder), a graph
+(a folder with nodes.csv and edges.csv: a row per node) or a TU folder of graphs (a row
+per graph). Writes a CSV (default RUN/predictions/<input>.csv).
 """
 DEFAULTS: dict[str, Any] = {
     "run_dir": "",

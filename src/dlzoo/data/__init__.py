@@ -9,7 +9,11 @@ preprocessing, and :mod:`dlzoo.data.image` (images), :mod:`dlzoo.data.timeseries
 (windowed forecasting), :mod:`dlzoo.data.ucr` (UCR / UEA sequence classification) and
 :mod:`dlzoo.data.text` (text classification: :mod:`~dlzoo.data.text_folder` with
 ``bbc_news``, :mod:`~dlzoo.data.text_csv`; imported from there, so that runs without text
-never load the tokenizers library).
+never load the tokenizers library), :mod:`dlzoo.data.video` (5-D clips:
+:mod:`~dlzoo.data.moving_digits`, :mod:`~dlzoo.data.video_folder`) and
+:mod:`dlzoo.data.graph_base` (PyTorch Geometric graphs: :mod:`~dlzoo.data.karate`,
+:mod:`~dlzoo.data.planetoid`, :mod:`~dlzoo.data.graph_csv`, :mod:`~dlzoo.data.tu`;
+imported from there, so that runs without graphs never load PyG).
 """
 
 from dlzoo.data.augment import BatchAugment, build_augment
@@ -28,7 +32,7 @@ from dlzoo.data.loaders import TensorBatchLoader
 from dlzoo.data.memory import InMemoryDataModule
 from dlzoo.data.preprocess import AffineScaler, AffineTransform, MaskedAffineTransform
 from dlzoo.data.sequence_loader import PaddedSequenceLoader
-from dlzoo.data.splits import carve_validation, stratified_split
+from dlzoo.data.splits import carve_validation, fold_split, stratified_split
 from dlzoo.data.ucr import UCRDataModule
 
 __all__ = [
@@ -53,6 +57,7 @@ __all__ = [
     "carve_validation",
     "download_file",
     "ensure_files",
+    "fold_split",
     "md5sum",
     "read_idx",
     "stratified_split",
