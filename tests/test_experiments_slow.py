@@ -62,7 +62,23 @@ TARGETS = {
     "mnist_transfer_finetune": ("test/acc", "min", 0.89),
     "mnist_transfer_scratch": ("test/acc", "min", 0.84),
     "mnist_transfer_frozen": ("test/acc", "min", 0.65),
+    # graphs (issue 10): MUTAG as the mean over 10 folds (GIN paper: 89.4 +- 5.6)
+    "mutag_gin": ("test/acc", "min", 0.85),
+    "mutag_gcn": ("test/acc", "min", 0.78),
+    "karate_gcn": ("test/acc", "min", 0.7),
+    # the edge-free baselines stay below the graph nets' targets
+    "mutag_mlp": ("test/acc", "max", 0.84),
+    "karate_mlp": ("test/acc", "max", 0.5),
+    # video: the direction of motion; the frame average cannot see the order of frames
+    "video_conv3d": ("test/acc", "min", 0.95),
+    "video_cnn_gru": ("test/acc", "min", 0.95),
+    "video_frame_average": ("test/acc", "max", 0.7),
 }
+# experiments that are themselves a baseline of another: not checked against theirs
+BASELINES = {"karate_mlp", "mutag_mlp", "video_frame_average"}
+# how far below the logistic regression on the atom-type counts (0.862 +- 0.082 over the
+# folds) a MUTAG net may be: GIN is level with it (0.866)
+LOGREG_TIES = {"mutag_gin": 0.02}
 # text experiments: how far below the TF-IDF + logistic regression baseline each may be
 # (the README's honest comparison; the issue allows the best net 1 point)
 BELOW_TFIDF = {"bbc_bag": 0.01}
@@ -80,6 +96,7 @@ BELOW_LOGREG = {
     "mnist_jepa": "JEPA target features 0.773 against pixels 0.909 (issue 9's target)",
     # the KL term trades the latent's linear separability for a smooth prior
     "mnist_vae": "VAE latents 0.891 against pixels 0.915",
+    "mutag_gcn": "GCN 0.804 against logistic regression on atom counts 0.862",
 }
 
 
@@ -97,13 +114,15 @@ def test_experiment_reaches_its_target(make_cfg, experiment: str) -> None:
     # (a representation run: its linear probe, which a one-class anomaly run has not)
     test = metrics["test"]
     acc = test.get("test/acc", test.get("test/probe_acc"))
-    if acc is None:
+    if acc is None or experiment in BASELINES:
         return
     if "test/baseline_majority_acc" in test:
         assert acc > test["test/baseline_majority_acc"], test
     if experiment in BELOW_TFIDF:
         assert acc >= test["test/baseline_acc"] - BELOW_TFIDF[experiment], test
-    if "test/baseline_logreg_acc" in test:
+    if experiment in LOGREG_TIES:
+        assert acc >= test["test/baseline_logreg_acc"] - LOGREG_TIES[experiment], test
+    elif "test/baseline_logreg_acc" in test:
         beats = acc > test["test/baseline_logreg_acc"]
         assert beats != (experiment in BELOW_LOGREG), (BELOW_LOGREG.get(experiment), test)
 

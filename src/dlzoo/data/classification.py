@@ -17,7 +17,17 @@ from dlzoo.data.splits import fold_split, stratified_split
 from dlzoo.data.state import get_field, string_list
 from dlzoo.errors import ConfigError, DataError
 
-__all__ = ["ClassificationDataModule", "LabelledDataModule"]
+__all__ = ["ClassificationDataModule", "LabelledDataModule", "class_order"]
+
+
+def class_order(labels: Any) -> list[str]:
+    """The classes of raw labels, sorted: numerically when every label is a number
+    ("-1" < "1" < "10"), else as strings; class ``k`` is the k-th."""
+    unique = [str(u) for u in np.unique(np.asarray(labels))]
+    try:
+        return sorted(unique, key=lambda s: (float(s), s))
+    except ValueError:
+        return unique
 
 
 class LabelledDataModule(InMemoryDataModule):

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from dlzoo.data.classification import class_order
 from dlzoo.data.graph_base import NodeDataModule, pyg
 from dlzoo.data.options import check_fractions
 from dlzoo.data.readers import missing_column, numeric_columns, read_csv
@@ -272,7 +273,7 @@ class GraphCSVDataModule(NodeDataModule):
                 f"CSV file {self.nodes} has no labels in column '{self.label_column}': label "
                 "at least the nodes to train on"
             )
-        self.class_names = _class_order(labelled)
+        self.class_names = class_order(labelled)
         self.feature_columns = table.feature_columns
         index = {c: k for k, c in enumerate(self.class_names)}
         y = torch.tensor([index.get(s, -1) for s in table.labels], dtype=torch.int64)
@@ -310,11 +311,3 @@ class GraphCSVDataModule(NodeDataModule):
             self.directed,
         )  # fmt: skip
         return PredictInputs((data,), names)
-
-
-def _class_order(labels: list[str]) -> list[str]:
-    """Sorted labels: numerically when every label is a number ("2" < "10")."""
-    try:
-        return sorted(labels, key=lambda s: (float(s), s))
-    except ValueError:
-        return sorted(labels)

@@ -43,6 +43,7 @@ import numpy as np
 import torch
 
 from dlzoo.data.base import PredictInputs
+from dlzoo.data.classification import class_order
 from dlzoo.data.graph_base import GraphLevelDataModule, pyg
 from dlzoo.data.state import get_field
 from dlzoo.errors import ConfigError, DataError
@@ -343,7 +344,7 @@ class TUDataModule(GraphLevelDataModule):
     def _read_graphs(self) -> list[Any]:
         folder = self.folder()
         arrays = read_tu(folder, self.name)
-        self.class_names = _class_order(arrays.graph_labels)
+        self.class_names = class_order(arrays.graph_labels)
         self.label_values = {"node": _vocab(arrays.node_labels), "edge": _vocab(arrays.edge_labels)}
         self.attribute_counts = {
             kind: 0 if a is None else int(a.shape[1])
@@ -428,15 +429,6 @@ def _tu_target(path: Path) -> tuple[Path, str]:
             "folder of NAME_A.txt, NAME_graph_indicator.txt and the label files, or NAME_A.txt"
         )
     return path, found[0].name[: -len("_A.txt")]
-
-
-def _class_order(labels: np.ndarray) -> list[str]:
-    """Sorted unique labels: numerically when every label is a number ("-1" < "1" < "10")."""
-    unique = [str(u) for u in np.unique(labels)]
-    try:
-        return sorted(unique, key=lambda s: (float(s), s))
-    except ValueError:
-        return unique
 
 
 def _split_graphs(

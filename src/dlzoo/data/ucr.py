@@ -56,7 +56,7 @@ import torch
 from torch import Tensor
 
 from dlzoo.data.base import PredictInputs
-from dlzoo.data.classification import ClassificationDataModule
+from dlzoo.data.classification import ClassificationDataModule, class_order
 from dlzoo.data.options import check_fractions
 from dlzoo.data.preprocess import AffineScaler, MaskedAffineTransform
 from dlzoo.data.sequence_loader import PaddedSequenceLoader
@@ -237,15 +237,6 @@ def read_ucr(name: str, split: str) -> SequenceArrays:
     return _to_padded(name, split, frame, labels)
 
 
-def _class_order(labels: np.ndarray) -> list[str]:
-    """Sorted unique labels: numerically when every label is a number ("2" < "10")."""
-    unique = [str(u) for u in np.unique(labels)]
-    try:
-        return sorted(unique, key=lambda s: (float(s), s))
-    except ValueError:
-        return unique
-
-
 # ---------------------------------------------------------------------- datamodule
 
 
@@ -324,7 +315,7 @@ class UCRDataModule(ClassificationDataModule):
                 f"UCR '{self.name}' has {train.x.shape[2]} channels in train but "
                 f"{test.x.shape[2]} in test: the files may be corrupt"
             )
-        self.class_names = _class_order(train.labels)
+        self.class_names = class_order(train.labels)
         train_y, test_y = self._label_indices(train.labels, test.labels)
         parts = self._parts(train, train_y, test, test_y)
         x, _, lengths = parts["train"]
