@@ -27,7 +27,6 @@ PyTorch Geometric is imported lazily (:func:`pyg`), so importing this module doe
 from __future__ import annotations
 
 import copy
-import warnings
 from abc import abstractmethod
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,6 +41,7 @@ from dlzoo.data.base import STAGES, PredictInputs
 from dlzoo.data.classification import LabelledDataModule
 from dlzoo.data.state import first_difference, get_field, string_list
 from dlzoo.errors import ConfigError, DataError
+from dlzoo.graph import pyg as import_pyg
 
 __all__ = [
     "GraphDataModule",
@@ -56,25 +56,11 @@ LEVELS = ("node", "graph")
 
 
 def pyg() -> ModuleType:
-    """``torch_geometric``, imported on first use (``dlzoo.graph.pyg`` where it exists)."""
-    try:
-        from dlzoo.graph import pyg as shared_pyg
-    except ImportError:
-        shared_pyg = None
-    if shared_pyg is not None:
-        return shared_pyg()
-    try:
-        with warnings.catch_warnings():
-            # torch_geometric warns about deprecated torch APIs on import
-            warnings.simplefilter("ignore", DeprecationWarning)
-            import torch_geometric
-            import torch_geometric.data
-            import torch_geometric.loader
-    except ImportError:
-        raise ConfigError(
-            "graph data needs PyTorch Geometric: run `make setup` (pip install -e .[graph])"
-        ) from None
-    return torch_geometric
+    """``torch_geometric`` with its ``data`` and ``loader`` modules, imported on first use
+    (see :func:`dlzoo.graph.pyg`)."""
+    for submodule in ("data", "loader"):
+        import_pyg(submodule)
+    return import_pyg()
 
 
 class SingleGraphLoader:
