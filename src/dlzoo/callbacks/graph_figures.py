@@ -26,12 +26,11 @@ from lightning.pytorch.trainer.states import TrainerFn
 
 from dlzoo.callbacks.figures import _log_figure, _StageFigure, _writers
 from dlzoo.callbacks.latent_figures import _class_names, _pyplot
+from dlzoo.data.base import STAGES
 
 log = logging.getLogger(__name__)
 
 __all__ = ["GraphFigure", "GraphProjector", "graph_figure", "node_graph"]
-
-SPLITS = ("train", "val", "test")
 
 
 def node_graph(dm: Any, stage: str) -> Any | None:
@@ -64,7 +63,7 @@ def _on_graph(pl_module: L.LightningModule, fn: Any, data: Any) -> torch.Tensor:
 def _split_names(data: Any) -> list[str]:
     """The split of every node (``train``, ``val``, ``test`` or ``-`` for none)."""
     names = np.full(data.num_nodes, "-", dtype=object)
-    for split in SPLITS:
+    for split in STAGES:
         mask = getattr(data, f"{split}_mask", None)
         if torch.is_tensor(mask):
             names[mask.cpu().numpy()] = split
