@@ -1,0 +1,111 @@
+"""dlzoo-runs: every run under a folder in one table, sorted, as text, Markdown or CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dlzoo.errors import ConfigError
+from dlzoo.runs import collect, main, render
+
+
+def _run(root: Path, name: str, overrides: list[str], metrics: dict | None) -> Path:
+    run = root / name
+    (run / ".hydra").mkdir(parents=True)
+    (run / ".hydra" / "config.yaml").write_text("task_name: fallback\n")
+    (run / ".hydra" / "overrides.yaml").write_text("".join(f"- {o}\n" for o in overrides))
+    if metrics is not None:
+        (run / "metrics.json").write_text(json.dumps(metrics))
+    return run
+
+
+@pytest.fixture
+def logs(tmp_path: Path) -> Path:
+    root = tmp_path / "logs"
+    base = {"test/baseline_majority_acc": 0.1}
+    _run(
+        root,
+        "a",
+        ["experiment=digits_cnn", "optimizer.lr=0.01", "paths.log_dir=/x"],
+        {"test": {"test/acc": 0.9, **base}, "best_epoch": 7, "fit_seconds": 2.5},
+    )
+    _run(root, "b", ["experiment=digits_mlp"], {"test": {"test/acc": 0.95, **base}})
+    _run(root, "c", ["experiment=digits_cnn"], None)  # interrupted: no metrics.json
+    cv = _run(
+        root,
+        "d",
+        ["experiment=mutag_gin"],
+        {"test": {"test/acc": 0.8}, "test_std": {"test/acc": 0.05}, "cv_folds": 2},
+    )
+    for k in range(2):  # its folds are runs too, but inside the summary's row
+        (cv / f"fold_{k}").mkdir()
+        (cv / f"fold_{k}" / "metrics.json").write_text(json.dumps({"test": {"test/acc": 0.8}}))
+    _run(root, "e", [], {"test": {"test/mase": 0.5}})  # no experiment override
+    return root
+
+
+def test_one_row_per_run_with_its_experiment_overrides_and_status(logs: Path) -> None:
+    rows = {r.run: r for r in collect(logs)}
+    assert sorted(rows) == ["a", "b", "c", "d", "e"]
+    assert rows["a"].experiment == "digits_cnn" and rows["a"].overrides == "optimizer.lr=0.01"
+    assert rows["c"].status == "unfinished" and rows["a"].status == "ok"
+    assert rows["e"].experiment == "fallback"  # the config's task_name
+    cells = rows["d"].cells()
+    assert cells["value"] == "0.8 ± 0.05" and cells["best_epoch"] == "2 folds"
+    assert rows["a"].cells()["baselines"] == "majority_acc 0.1"
+
+
+def test_sorting_by_a_metric_puts_runs_without_it_last(logs: Path) -> None:
+    from dlzoo.runs import _sort
+
+    order = [r.run for r in _sort(collect(logs), "test/acc")]
+    assert order[:3] == ["b", "a", "d"] and set(order[3:]) == {"c", "e"}
+    assert [r.run for r in _sort(collect(logs), "-test/acc")][:3] == ["d", "a", "b"]
+    with pytest.raises(ConfigError, match="sort=test/f9: no run reports it"):
+        _sort(collect(logs), "test/f9")
+
+
+def test_csv_and_markdown_hold_the_same_cells(logs: Path) -> None:
+    rows = collect(logs)
+    table = list(csv.DictReader(io.StringIO(render(rows, "csv"))))
+    assert [r["run"] for r in table] == ["a", "b", "c", "d", "e"]
+    assert table[0]["fit_s"] == "2.5" and table[0]["value"] == "0.9"
+    markdown = render(rows, "markdown").splitlines()
+    assert markdown[0].startswith("| run | experiment |") and len(markdown) == 2 + 5
+    with pytest.raises(ConfigError, match="format=html"):
+        render(rows, "html")
+
+
+def test_the_command_takes_a_folder_and_refuses_a_missing_one(logs: Path, tmp_path: Path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    ok = subprocess.run(
+        [sys.executable, "-m", "dlzoo.runs", str(logs), "sort=test/acc"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.splitlines()[1].split()[0] == "b"
+    bad = subprocess.run(
+        [sys.executable, "-m", "dlzoo.runs", str(tmp_path / "nope")],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert bad.returncode == 2
+    assert bad.stderr.strip().splitlines() == [
+        f"error: {tmp_path / 'nope'} is not a directory: give dir=LOGS (a folder of runs)"
+    ]
+
+
+def test_main_prints_the_table(logs: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setattr(sys, "argv", ["dlzoo-runs", f"dir={logs}", "format=markdown"])
+    main()
+    assert "| d | mutag_gin |" in capsys.readouterr().out
