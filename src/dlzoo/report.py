@@ -4,11 +4,12 @@ TensorBoard's HPARAMS tab, the best epoch, why training stopped, the result line
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import lightning as L
-from lightning.pytorch.callbacks import EarlyStopping
 from omegaconf import DictConfig, OmegaConf
+
+if TYPE_CHECKING:
+    import lightning as L
 
 # the metrics the result line shows first, when a run has them
 HEADLINE = (
@@ -71,6 +72,9 @@ def best_epoch(ckpt_path: str | None) -> int | None:
 
 def stop_reason(trainer: L.Trainer) -> str | None:
     """A line saying that early stopping ended the run, or ``None`` if it did not."""
+    # here, not at the top: dlzoo-runs reads results without loading Lightning
+    from lightning.pytorch.callbacks import EarlyStopping
+
     for callback in trainer.callbacks:
         if isinstance(callback, EarlyStopping) and callback.stopped_epoch > 0:
             return (
