@@ -12,7 +12,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet "$(TORCH)"
-	$(BIN)/pip install --quiet -e ".[dev,mlflow,export,graph]"
+	$(BIN)/pip install --quiet -e ".[dev,mlflow,export,graph,sweep,tune,stream]"
 	$(BIN)/pip check
 	touch $@
 
