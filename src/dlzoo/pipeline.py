@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import torch
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig
 
@@ -32,7 +33,8 @@ from dlzoo.artefacts import (
 from dlzoo.build import Run, build, build_net, check_pair, instantiate, instantiate_dict
 from dlzoo.callbacks.progress import say
 from dlzoo.checks import check_keys, validate_config
-from dlzoo.report import best_epoch, flat_hparams, result_line, scalars, stop_reason
+from dlzoo.report import best_epoch, flat_hparams, result_line, run_status, scalars, stop_reason
+from dlzoo.threads import apply_threads
 
 __all__ = [
     "METRICS_FILE",
@@ -161,6 +163,8 @@ def report(run: Run, scores: Scores) -> float | None:
         "data": run.data_name,
         "model": run.model_name,
         "seed": cfg.get("seed"),
+        "threads": torch.get_num_threads(),
+        "status": run_status(trainer),  # ok, or pruned by an Optuna sweep
     }
     output_dir = run.output_dir
     if hasattr(run.datamodule, "save_split"):  # splits are recorded with the run
@@ -214,7 +218,10 @@ def train(cfg: DictConfig) -> float | None:
         split), or ``None`` when the run did not produce it.
     """
     from dlzoo.cross_validation import check_cv, cross_validate
+    from dlzoo.run_dir import quiet_other_ranks
 
+    quiet_other_ranks(cfg.paths.output_dir)  # the run's log file is rank zero's
+    apply_threads(cfg)  # before any tensor work: parallel trials share the cores
     folds, fold = check_cv(cfg)
     if folds > 1 and fold is None:  # K runs, one per fold, and their summary
         return cross_validate(cfg, train)

@@ -40,11 +40,14 @@ def scalars(metrics: Mapping[str, Any], prefix: str) -> dict[str, float]:
 
 
 def flat_hparams(cfg: DictConfig) -> dict[str, Any]:
-    """The config flattened to ``a/b/c: scalar`` for TensorBoard's HPARAMS tab."""
+    """The config flattened to ``a/b/c: scalar`` for TensorBoard's HPARAMS tab; each
+    ``_target_`` as its class name (``model/class: CNN``, ``optimizer/class: Adam``)."""
     out: dict[str, Any] = {}
 
     def walk(node: Any, prefix: str) -> None:
         if isinstance(node, dict):
+            if "_target_" in node:  # the class, by name: `optimizer/class: Adam`
+                out[f"{prefix}/class"] = str(node["_target_"]).rsplit(".", 1)[-1]
             for k, v in node.items():
                 if not str(k).startswith("_"):
                     walk(v, f"{prefix}/{k}" if prefix else str(k))
@@ -70,12 +73,19 @@ def best_epoch(ckpt_path: str | None) -> int | None:
     return int(torch.load(ckpt_path, map_location="cpu", weights_only=True)["epoch"]) + 1
 
 
+def run_status(trainer: L.Trainer) -> str:
+    """``pruned`` when a pruning callback stopped the run, else ``ok``."""
+    return "pruned" if any(getattr(c, "pruned", False) for c in trainer.callbacks) else "ok"
+
+
 def stop_reason(trainer: L.Trainer) -> str | None:
-    """A line saying that early stopping ended the run, or ``None`` if it did not."""
+    """A line saying that early stopping or pruning ended the run, or ``None``."""
     # here, not at the top: dlzoo-runs reads results without loading Lightning
     from lightning.pytorch.callbacks import EarlyStopping
 
     for callback in trainer.callbacks:
+        if getattr(callback, "pruned", False):
+            return callback.stop_reason()
         if isinstance(callback, EarlyStopping) and callback.stopped_epoch > 0:
             return (
                 f"early stopping after epoch {callback.stopped_epoch + 1}: "

@@ -3,16 +3,17 @@
 Compare runs without opening TensorBoard: one row per run directory under ``DIR``
 (default ``logs``, or ``$DLZOO_LOG_DIR``): the experiment, the overrides typed for it,
 the headline test metric beside its baselines, the best epoch, the fit time and a
-status (``ok``; ``unfinished`` for a run without ``metrics.json``: interrupted, still
-running, or stopped by bad input). A cross-validated run is one row with its mean ±
-std; its ``fold_k`` directories are not listed again.
+status: ``ok``; ``pruned`` (stopped by an Optuna pruner); ``failed`` (a sweep's trial
+that raised: its ``error.json``, whose line is in the ``error`` column); ``unfinished``
+for a run without either file (interrupted, still running, or stopped by bad input).
+A cross-validated run is one row with its mean ± std; its ``fold_k`` directories are
+not listed again. The same rows make a multirun's summary (:mod:`dlzoo.sweeps.summary`).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import os
 import sys
@@ -23,8 +24,10 @@ from typing import Any
 from dlzoo.artefacts import CONFIG_FILE, METRICS_FILE, OVERRIDES_FILE
 from dlzoo.errors import ConfigError
 from dlzoo.report import HEADLINE, baseline_label
+from dlzoo.sweeps.names import is_bookkeeping
+from dlzoo.sweeps.status import read_status
 
-__all__ = ["RunRow", "collect", "main", "render"]
+__all__ = ["RunRow", "collect", "main", "render", "swept_keys"]
 
 USAGE = """
 dlzoo-runs [DIR | dir=DIR] [sort=METRIC] [format=text|markdown|csv]
@@ -36,7 +39,7 @@ sort=test/acc (or any metric in the runs' metrics.json; a leading - sorts ascend
 FORMATS = ("text", "markdown", "csv")
 COLUMNS = (
     *("run", "experiment", "overrides", "metric", "value", "baselines"),
-    *("best_epoch", "fit_s", "status"),
+    *("best_epoch", "fit_s", "status", "error"),
 )
 
 
@@ -52,6 +55,11 @@ class RunRow:
     std: dict[str, float] = field(default_factory=dict)
     best_epoch: Any = None
     fit_seconds: float | None = None
+    error: str = ""
+    # the run's overrides as key -> value (without the experiment and bookkeeping)
+    params: dict[str, str] = field(default_factory=dict)
+    optimized_metric: str | None = None
+    optimized_value: float | None = None
 
     def headline(self) -> str | None:
         """The first of :data:`dlzoo.report.HEADLINE` the run reported, as ``test/..``."""
@@ -68,7 +76,7 @@ class RunRow:
         fit = "" if self.fit_seconds is None else f"{self.fit_seconds:.1f}"
         best = "" if self.best_epoch is None else str(self.best_epoch)
         values = [self.run, self.experiment, self.overrides, name or "", value, baselines]
-        values += [best, fit, self.status]
+        values += [best, fit, self.status, self.error]
         return dict(zip(COLUMNS, values, strict=True))
 
 
@@ -93,14 +101,22 @@ def _experiment(run_dir: Path, overrides: list[str]) -> str:
 
 def _row(run_dir: Path, root: Path) -> RunRow:
     overrides = _overrides(run_dir)
-    # the experiment has its column; where a run was written says nothing about it
-    shown = " ".join(o for o in overrides if not o.startswith(("experiment=", "paths.")))
-    row = RunRow(str(run_dir.relative_to(root)), _experiment(run_dir, overrides), shown, "ok")
-    path = run_dir / METRICS_FILE
-    if not path.is_file():
-        row.status = "unfinished"
+    # the experiment has its column; where a run was written, or a sweep's bookkeeping
+    # (dlzoo.sweeps.names), says nothing about it
+    shown = [o for o in overrides if not is_bookkeeping(o)]
+    status, error, payload = read_status(run_dir)
+    row = RunRow(
+        str(run_dir.relative_to(root)),
+        _experiment(run_dir, overrides),
+        " ".join(shown),
+        status,
+        error=error,
+        params=dict(o.lstrip("+~").split("=", 1) for o in shown if "=" in o),
+        optimized_metric=payload.get("optimized_metric"),
+        optimized_value=payload.get("optimized_value"),
+    )
+    if status in ("unfinished", "failed"):
         return row
-    payload = json.loads(path.read_text())
     row.metrics = {k: float(v) for k, v in (payload.get("test") or {}).items()}
     row.std = {k: float(v) for k, v in (payload.get("test_std") or {}).items()}
     row.best_epoch = payload.get("best_epoch")
@@ -124,6 +140,22 @@ def collect(root: str | Path) -> list[RunRow]:
     found |= {p.parent for p in root.rglob(METRICS_FILE)}
     folds = {d for d in found if d.name.startswith("fold_") and d.parent in found}
     return [_row(d, root) for d in sorted(found - folds)]
+
+
+def swept_keys(rows: list[RunRow], declared: tuple[str, ...] = ()) -> list[str]:
+    """The parameters a set of runs was swept over: ``declared`` (a search file's
+    ``params``), then every override key whose value differs between the runs.
+
+    Args:
+        rows: the runs (e.g. one multirun's trials).
+        declared: keys known to be swept, even where every run drew the same value.
+    """
+    keys = list(dict.fromkeys(k.lstrip("+~") for k in declared))
+    seen = dict.fromkeys(k for r in rows for k in r.params)
+    for key in seen:
+        if key not in keys and len({r.params.get(key) for r in rows}) > 1:
+            keys.append(key)
+    return keys
 
 
 def _sort(rows: list[RunRow], metric: str) -> list[RunRow]:

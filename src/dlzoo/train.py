@@ -24,6 +24,9 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from dlzoo.errors import ConfigError, DlzooError
+from dlzoo.sweeps.names import register_resolver
+
+register_resolver()  # ${dlzoo.trial_name:...}: a multirun job's directory name
 
 CONFIG_DIR = Path(__file__).resolve().parent / "conf"
 EXIT_BAD_INPUT = 2
@@ -47,10 +50,15 @@ def _remove_run_dir(cfg: DictConfig) -> None:
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
 def _hydra_main(cfg: DictConfig) -> float | None:
     from dlzoo.pipeline import train
+    from dlzoo.sweeps.status import in_multirun, record_failure
 
     try:
         return train(cfg)
-    except DlzooError as exc:
+    except Exception as exc:
+        if in_multirun():  # one failed trial: error.json, the worst value, the sweep goes on
+            return record_failure(cfg, exc)
+        if not isinstance(exc, DlzooError):
+            raise
         _remove_run_dir(cfg)
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(EXIT_BAD_INPUT)
@@ -246,11 +254,42 @@ def resume_overrides(overrides: list[str], cfg: DictConfig) -> list[str]:
     return [*kept, *new, "resume=true", f"hydra.run.dir={run}", f"ckpt_path={last}"]
 
 
+def sweeper_overrides(overrides: list[str]) -> list[str]:
+    """``overrides``, plus ``hydra.sweeper._target_=`` dlzoo's Optuna sweeper where the
+    search file names hydra-optuna-sweeper's class.
+
+    lightning-hydra-template's search files set that class explicitly; Hydra would
+    look for it among the installed plugins and stop. dlzoo's sweeper reads the same
+    fields, so the file runs unchanged with this one override added to the command
+    line (a Hydra override: not part of the runs' own overrides or names).
+    """
+    from hydra import compose, initialize_config_dir
+
+    from hydra_plugins.dlzoo_optuna_sweeper.config import ORIGINAL_TARGET, TARGET
+
+    if not any(
+        o.startswith(("hparams_search=", "hydra/sweeper=", "hydra.sweeper")) for o in overrides
+    ):
+        return overrides  # no search file chosen: nothing can name the other class
+    try:
+        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+            cfg = compose(
+                "train", overrides=_first_values(overrides) or [], return_hydra_config=True
+            )
+        target = OmegaConf.select(cfg, "hydra.sweeper._target_", default=None)
+    except Exception:
+        return overrides  # Hydra reports the composition error itself
+    if target != ORIGINAL_TARGET:
+        return overrides
+    return [*overrides, f"hydra.sweeper._target_={TARGET}"]
+
+
 def preflight(overrides: list[str]) -> list[str]:
     """Check the command line before Hydra starts; see the module docstring.
 
     Returns:
-        The overrides to run with (changed only by ``resume=true``).
+        The overrides to run with (changed by ``resume=true`` and by a search file
+        naming hydra-optuna-sweeper, see :func:`sweeper_overrides`).
 
     Raises:
         ConfigError: one line naming the problem and the fix.
@@ -261,7 +300,7 @@ def preflight(overrides: list[str]) -> list[str]:
     _check_writable(Path(cfg.paths.log_dir))
     if cfg.get("resume"):
         return resume_overrides(overrides, cfg)
-    return overrides
+    return sweeper_overrides(overrides)
 
 
 def main() -> None:
