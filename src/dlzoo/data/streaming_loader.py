@@ -105,8 +105,8 @@ def _cut(segments: list[Segment], skip: int) -> list[Segment]:
     return out
 
 
-def worker_skips(batches: list[int], consumed: int) -> list[int]:
-    """How many of each worker's batches the first ``consumed`` batches of an epoch are.
+def worker_skips(batches: list[int], consumed: int) -> tuple[list[int], int]:
+    """Where the first ``consumed`` batches of an epoch leave each worker.
 
     A DataLoader over an iterable dataset takes one batch from each worker in turn,
     passing over a worker once it has none left.
@@ -114,14 +114,20 @@ def worker_skips(batches: list[int], consumed: int) -> list[int]:
     Args:
         batches: each worker's batches this epoch.
         consumed: batches yielded so far.
+
+    Returns:
+        Each worker's batches among them, and the worker whose batch comes next (a
+        resumed DataLoader starts its turns there; 0 when none is left).
     """
     skips = [0] * len(batches)
     for round_ in range(max(batches, default=0)):
         for worker, count in enumerate(batches):
-            if consumed and round_ < count:
+            if round_ < count:
+                if not consumed:
+                    return skips, worker
                 skips[worker] += 1
                 consumed -= 1
-    return skips
+    return skips, 0
 
 
 def _decode(data: bytes) -> np.ndarray:
@@ -204,12 +210,16 @@ class _Plan:
 class _ShardStream(IterableDataset):
     """The batches of one epoch for the worker that iterates it (see the module doc)."""
 
-    def __init__(self, loader: StreamingLoader, epoch: int, plan: _Plan, skips: list[int]) -> None:
-        self.loader, self.epoch, self.plan, self.skips = loader, epoch, plan, skips
+    def __init__(
+        self, loader: StreamingLoader, epoch: int, plan: _Plan, skips: list[int], turn: int
+    ) -> None:
+        self.loader, self.epoch, self.plan, self.skips, self.turn = loader, epoch, plan, skips, turn
 
     def __iter__(self) -> Iterator[tuple[Tensor, ...]]:
         info = get_worker_info()
-        worker = 0 if info is None else info.id
+        # a resumed epoch's DataLoader starts its turns at worker 0: the workers play
+        # the parts rotated so that the part whose batch came next goes first
+        worker = 0 if info is None else (info.id + self.turn) % info.num_workers
         yield from self.loader._worker_batches(self.epoch, self.plan, worker, self.skips[worker])
 
 
@@ -344,7 +354,7 @@ class StreamingLoader:
         self._resume = None
         self._epoch, self._consumed = epoch, consumed
         plan = self.plan(epoch)
-        stream = _ShardStream(self, epoch, plan, worker_skips(plan.batches, consumed))
+        stream = _ShardStream(self, epoch, plan, *worker_skips(plan.batches, consumed))
         batches: Any = stream
         if self.num_workers:
             batches = DataLoader(stream, batch_size=None, num_workers=self.num_workers)
