@@ -38,6 +38,7 @@ PROBE = textwrap.dedent(
             self.seen = {"train": [], "test": []}
             self.threads = None
             self.metrics = {}
+            self.fit_val = {}
 
         def on_fit_start(self, trainer, pl_module):
             self.threads = torch.get_num_threads()
@@ -45,6 +46,11 @@ PROBE = textwrap.dedent(
         def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
             epoch = trainer.current_epoch
             self.seen.setdefault(f"train{epoch}", []).append(batch[0].flatten(1).clone())
+
+        def on_validation_end(self, trainer, pl_module):
+            if trainer.state.fn == "fit":  # the number the best checkpoint is chosen by
+                epoch = trainer.current_epoch + 1
+                self.fit_val[epoch] = float(trainer.callback_metrics["val/loss"])
 
         def on_test_batch_start(self, trainer, pl_module, batch, batch_idx, dataloader_idx=0):
             self.seen["test"].append(batch[0].flatten(1).clone())
@@ -60,6 +66,7 @@ PROBE = textwrap.dedent(
                     "omp": os.environ.get("OMP_NUM_THREADS"),
                     "seen": {k: torch.cat(v) for k, v in self.seen.items() if v},
                     "metrics": self.metrics,
+                    "fit_val": self.fit_val,
                     "split": split,
                 },
                 self.out / f"rank{trainer.global_rank}.pt",
@@ -149,6 +156,10 @@ def test_test_metrics_are_the_whole_split(ddp_run: tuple[Path, list[dict]]) -> N
     # synced: both ranks hold the global value, the one metrics.json records
     assert rank0["metrics"]["test/acc"] == rank1["metrics"]["test/acc"]
     assert metrics["test"]["test/acc"] == pytest.approx(rank0["metrics"]["test/acc"])
+    # the model validated during fit is the model saved: the ranks' batch norm
+    # statistics are averaged before validating (dlzoo.callbacks.ddp)
+    best = rank0["fit_val"][metrics["best_epoch"]]
+    assert metrics["val"]["val/loss"] == pytest.approx(best, abs=1e-6)
     accuracy = _checkpoint_accuracy(run)
     assert metrics["test"]["test/acc"] == pytest.approx(accuracy, abs=1e-6)
 

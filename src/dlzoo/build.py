@@ -312,12 +312,14 @@ def _fit_parts(
 ) -> tuple[list[Any], list[Any], L.Trainer]:
     """The callbacks (the configured ones, dlzoo's own and a transfer run's freezing),
     the loggers and the Trainer."""
+    from dlzoo.callbacks.ddp import SyncNormStats
     from dlzoo.callbacks.run_state import RunState
 
     callbacks = [
         *instantiate_dict(cfg.get("callbacks")),
         *(transfer.callbacks if transfer else []),
         RunState(model_name, net_kwargs, transfer.spec if transfer else None),
+        SyncNormStats(),  # DDP: every rank evaluates (and saves) the same statistics
     ]
     loggers = instantiate_dict(cfg.get("logger"))
     return callbacks, loggers, _trainer(cfg, callbacks, loggers)
