@@ -88,7 +88,9 @@ def _compose_search(overrides: list[str]) -> DictConfig:
         unknown = f"unknown tune_space '{name.group(1)}'" if name else str(exc).splitlines()[0]
         raise ConfigError(f"{unknown}: choose one of {_options('tune_space')}") from None
     except HydraException as exc:
-        reason = str(exc.__cause__ or exc).strip().splitlines()[0]
+        key = re.search(r"Could not override '([^']+)'", str(exc))
+        cause = str(exc.__cause__ or exc).strip().splitlines()[0]
+        reason = f"unknown key '{key.group(1)}'" if key and "not in struct" in cause else cause
         raise ConfigError(
             f"{reason}; dlzoo-tune's own keys are tune.{{{', '.join(_search_keys('tune'))}}} "
             f"and ray.{{{', '.join(_search_keys('ray'))}}}"
