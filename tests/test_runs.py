@@ -109,3 +109,17 @@ def test_main_prints_the_table(logs: Path, capsys, monkeypatch) -> None:
     monkeypatch.setattr(sys, "argv", ["dlzoo-runs", f"dir={logs}", "format=markdown"])
     main()
     assert "| d | mutag_gin |" in capsys.readouterr().out
+
+
+def test_failed_and_pruned_trials_show_their_status_and_error(tmp_path: Path) -> None:
+    root = tmp_path / "sweep"
+    _run(root, "0_lr=1", ["lr=1"], {"test": {"test/acc": 0.5}, "status": "pruned"})
+    failed = _run(root, "1_lr=9", ["lr=9", "+callbacks.optuna_pruning={trial_id:1}"], None)
+    error = {"status": "failed", "error": "ValueError: lr too big", "optimized_value": None}
+    (failed / "error.json").write_text(json.dumps(error))
+    table = list(csv.DictReader(io.StringIO(render(collect(root), "csv"))))
+    assert [(r["status"], r["error"]) for r in table] == [
+        ("pruned", ""),
+        ("failed", "ValueError: lr too big"),
+    ]
+    assert table[1]["overrides"] == "lr=9"  # the sweeper's bookkeeping is not shown

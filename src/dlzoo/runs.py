@@ -25,7 +25,7 @@ from dlzoo.artefacts import CONFIG_FILE, METRICS_FILE, OVERRIDES_FILE
 from dlzoo.errors import ConfigError
 from dlzoo.report import HEADLINE, baseline_label
 from dlzoo.sweeps.names import is_bookkeeping
-from dlzoo.sweeps.status import read_status
+from dlzoo.sweeps.status import ERROR_FILE, read_status
 
 __all__ = ["RunRow", "collect", "main", "render", "swept_keys"]
 
@@ -127,7 +127,8 @@ def _row(run_dir: Path, root: Path) -> RunRow:
 
 
 def collect(root: str | Path) -> list[RunRow]:
-    """A row per run directory under ``root`` (one with ``.hydra`` or ``metrics.json``),
+    """A row per run directory under ``root`` (one with ``.hydra``, ``metrics.json`` or
+    ``error.json``),
     in path order; a cross-validation's folds are inside its row.
 
     Raises:
@@ -138,6 +139,7 @@ def collect(root: str | Path) -> list[RunRow]:
         raise ConfigError(f"{root} is not a directory: give dir=LOGS (a folder of runs)")
     found = {p.parent.parent for p in root.rglob(str(CONFIG_FILE))}
     found |= {p.parent for p in root.rglob(METRICS_FILE)}
+    found |= {p.parent for p in root.rglob(ERROR_FILE)}
     folds = {d for d in found if d.name.startswith("fold_") and d.parent in found}
     return [_row(d, root) for d in sorted(found - folds)]
 

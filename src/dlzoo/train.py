@@ -96,7 +96,9 @@ def _first_values(overrides: list[str]) -> list[str] | None:
     out = []
     for override in OverridesParser.create().parse_overrides(overrides):
         key = override.get_key_element()
-        if key.lstrip("+~").startswith("hydra"):
+        # Hydra's own settings do not change the task's config; its search path does
+        # (a search file in another folder)
+        if key.lstrip("+~").startswith("hydra") and key != "hydra.searchpath":
             continue
         if override.is_sweep_override():
             try:

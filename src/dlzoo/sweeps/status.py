@@ -38,7 +38,12 @@ def worst_value(mode: str) -> float:
 
 
 def error_line(exc: BaseException) -> str:
-    """``Type: first line of the message``."""
+    """``Type: first line of the message`` (of the constructor's error, for one that
+    Hydra's ``instantiate`` wrapped)."""
+    from hydra.errors import InstantiationException
+
+    if isinstance(exc, InstantiationException) and exc.__cause__ is not None:
+        exc = exc.__cause__
     lines = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
 
@@ -60,6 +65,17 @@ def _run_dir(cfg: DictConfig) -> Path:
         return Path(HydraConfig.get().runtime.output_dir)
 
 
+def _traceback_to_log_file(exc: BaseException) -> None:
+    """The traceback in the trial's own log file; the console keeps the one line while
+    the sweep goes on."""
+    record = log.makeRecord(
+        log.name, logging.ERROR, __file__, 0, "traceback:", (), (type(exc), exc, exc.__traceback__)
+    )
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.FileHandler):
+            handler.handle(record)
+
+
 def record_failure(cfg: DictConfig, exc: BaseException) -> float:
     """Write ``error.json`` for a trial that raised, log its traceback, return the worst
     value of ``cfg.optimized_metric``.
@@ -71,7 +87,8 @@ def record_failure(cfg: DictConfig, exc: BaseException) -> float:
     metric, mode = cfg.get("optimized_metric"), cfg.get("optimized_mode", "max")
     worst = worst_value(mode)
     run_dir = _run_dir(cfg)
-    log.error("trial failed (%s): %s", run_dir, error_line(exc), exc_info=exc)
+    log.error("trial failed (%s): %s", run_dir, error_line(exc))
+    _traceback_to_log_file(exc)
     payload = {
         "status": "failed",
         "error": error_line(exc),

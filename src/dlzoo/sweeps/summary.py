@@ -33,13 +33,12 @@ def _job_number(row: RunRow) -> tuple[int, str]:
 
 
 def best_row(rows: list[RunRow], mode: str) -> RunRow | None:
-    """The finished trial with the best finite optimised value (``mode``: max / min)."""
+    """The finished trial with the best finite optimised value (``mode``: max / min);
+    a pruned trial stopped early and does not count, as for Optuna."""
     scored = [
         r
         for r in rows
-        if r.status in ("ok", "pruned")
-        and r.optimized_value is not None
-        and math.isfinite(r.optimized_value)
+        if r.status == "ok" and r.optimized_value is not None and math.isfinite(r.optimized_value)
     ]
     if not scored:
         return None
