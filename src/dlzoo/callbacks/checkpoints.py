@@ -66,7 +66,11 @@ class LastCheckpoint(ModelCheckpoint):
             or trainer.current_epoch + 1 >= (trainer.max_epochs or math.inf)
             or trainer.global_step >= max_steps
         )
-        if final or time.monotonic() - self._written_at >= self.min_interval_s:
+        due = time.monotonic() - self._written_at >= self.min_interval_s
+        # DDP: writing is collective (Lightning waits for every rank), so every rank
+        # takes rank zero's decision, not its own clock's; a no-op on one device
+        due = bool(trainer.strategy.broadcast(due))
+        if final or due:
             super().on_train_epoch_end(trainer, pl_module)
             self._written_at = time.monotonic()
 
