@@ -295,6 +295,11 @@ class StreamingDataModule(DlzooDataModule):
             return None
         return list(getattr(self._source_dm, "class_names", None) or []) or None
 
+    @property
+    def num_classes(self) -> int:
+        """K of a classification source (0 for others, or before fitting)."""
+        return len(self.class_names or [])
+
     def predict_inputs(self, path: str | Path) -> PredictInputs:
         """New raw inputs, read by the source kind's reader (image files, a CSV window)."""
         self._require_fitted()
