@@ -218,7 +218,9 @@ def train(cfg: DictConfig) -> float | None:
         split), or ``None`` when the run did not produce it.
     """
     from dlzoo.cross_validation import check_cv, cross_validate
+    from dlzoo.run_dir import quiet_other_ranks
 
+    quiet_other_ranks(cfg.paths.output_dir)  # the run's log file is rank zero's
     apply_threads(cfg)  # before any tensor work: parallel trials share the cores
     folds, fold = check_cv(cfg)
     if folds > 1 and fold is None:  # K runs, one per fold, and their summary
