@@ -50,35 +50,48 @@ def _trial_dirs(sweep: Path) -> list[Path]:
     )
 
 
-def test_optuna_sweep_in_sqlite_writes_the_summary_and_continues(tmp_path: Path) -> None:
+def test_a_3_trial_optuna_sweep_in_sqlite_writes_the_summary(tmp_path: Path) -> None:
     db = tmp_path / "study.db"
-    storage = [f"hydra.sweeper.storage=sqlite:///{db}", "hydra.sweeper.study_name=digits"]
-    first = _multirun(
-        tmp_path / "a", "hparams_search=digits_cnn_tpe", "hydra.sweeper.n_trials=2", *storage
+    sweep = _multirun(
+        tmp_path,
+        "hparams_search=digits_cnn_tpe",
+        "hydra.sweeper.n_trials=3",
+        f"hydra.sweeper.storage=sqlite:///{db}",
+        "hydra.sweeper.study_name=digits",
     )
-    rows = _summary(first)
-    assert [r["trial"] for r in rows] == ["0", "1"] and {r["status"] for r in rows} == {"ok"}
+    rows = _summary(sweep)
+    assert [(r["trial"], r["status"]) for r in rows] == [("0", "ok"), ("1", "ok"), ("2", "ok")]
     assert list(rows[0])[:4] == ["trial", "optimizer.lr", "model.dropout", "optimizer.weight_decay"]
-    results = yaml.safe_load((first / "optimization_results.yaml").read_text())
+    results = yaml.safe_load((sweep / "optimization_results.yaml").read_text())
     best = max(rows, key=lambda r: float(r["val/acc"]))
-    assert best["best"] == "*" and results["best_value"] == pytest.approx(
-        float(best["val/acc"]), abs=1e-5
-    )
-    names = [p.name for p in _trial_dirs(first)]
-    assert (
-        names[0].startswith("0_") and "optimizer.lr=" in names[0] and "model.dropout=" in names[0]
-    )
-    assert not any("paths." in n or "experiment=" in n or "/" in n for n in names)
-    assert "best: trial" in (first / "summary.md").read_text().splitlines()[-1]
-    # the same command with n_trials=3 continues the study: one more trial, the third
-    again = _multirun(
-        tmp_path / "b", "hparams_search=digits_cnn_tpe", "hydra.sweeper.n_trials=3", *storage
-    )
-    assert len(_summary(again)) == 1
+    assert best["best"] == "*" and sum(r["best"] == "*" for r in rows) == 1
+    assert results["best_value"] == pytest.approx(float(best["val/acc"]), abs=1e-5)
+    assert float(results["best_params"]["model.dropout"]) == float(best["model.dropout"])
+    names = [p.name for p in _trial_dirs(sweep)]
+    for name, row in zip(names, rows, strict=True):  # <num>_<overrides>, no bookkeeping
+        assert name.startswith(f"{row['trial']}_") and "optimizer.lr=" in name
+        assert "paths." not in name and "experiment=" not in name
+    assert "best: trial" in (sweep / "summary.md").read_text().splitlines()[-1]
     import optuna
 
     study = optuna.load_study(study_name="digits", storage=f"sqlite:///{db}")
-    assert len(study.trials) == 3
+    assert [t.state.name for t in study.trials] == ["COMPLETE"] * 3
+    assert study.best_value == pytest.approx(results["best_value"])
+
+
+@pytest.mark.slow
+def test_the_same_command_continues_a_sqlite_study(tmp_path: Path) -> None:
+    storage = [f"hydra.sweeper.storage=sqlite:///{tmp_path / 'study.db'}"]
+    storage.append("hydra.sweeper.study_name=digits")
+    search = ["hparams_search=digits_cnn_tpe", *storage]
+    _multirun(tmp_path / "a", *search, "hydra.sweeper.n_trials=1")
+    # n_trials is the study's total: the second command runs the one trial missing
+    again = _multirun(tmp_path / "b", *search, "hydra.sweeper.n_trials=2")
+    assert [r["trial"] for r in _summary(again)] == ["0"]
+    import optuna
+
+    study = optuna.load_study(study_name="digits", storage=f"sqlite:///{tmp_path / 'study.db'}")
+    assert len(study.trials) == 2
 
 
 def test_a_2x2_grid_completes_with_its_failing_trials_marked(tmp_path: Path) -> None:
