@@ -24,9 +24,6 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from dlzoo.errors import ConfigError, DlzooError
-from dlzoo.sweeps.names import register_resolver
-
-register_resolver()  # ${dlzoo.trial_name:...}: a multirun job's directory name
 
 CONFIG_DIR = Path(__file__).resolve().parent / "conf"
 EXIT_BAD_INPUT = 2

@@ -3,7 +3,7 @@
 ``hydra.sweep.subdir: ${dlzoo.trial_name:${hydra.job.num},${hydra.overrides.task}}``
 names a multirun's job directories ``3_model.dropout=0.2,optimizer.lr=0.003``, so the
 runs line up under readable names in TensorBoard's HPARAMS tab (Hydra's default
-``3``). The resolver is registered when :mod:`dlzoo.train` (the Hydra app) is imported.
+``3``). The resolver is registered when :mod:`dlzoo` is imported.
 """
 
 from __future__ import annotations
