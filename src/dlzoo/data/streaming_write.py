@@ -39,7 +39,7 @@ from dlzoo.data.streaming_index import (
 from dlzoo.data.streaming_sources import Sample, ShardSource, open_source
 from dlzoo.errors import ConfigError
 
-__all__ = ["ShardSink", "clear_shards", "write_dataset"]
+__all__ = ["ShardSink", "clear_shards", "write_dataset", "write_source"]
 
 log = logging.getLogger(__name__)
 GZIP_LEVEL = 6  # zlib's default: level 9 writes several times slower for ~2 % less
@@ -197,6 +197,18 @@ def write_dataset(
     if int(samples_per_shard) < 1:
         raise ConfigError(f"samples_per_shard={samples_per_shard} must be a positive integer")
     source = open_source(cfg)  # reads the config and the data's layout: fails early
+    return write_source(source, cfg, out, samples_per_shard, compress, overwrite)
+
+
+def write_source(
+    source: ShardSource,
+    cfg: dict[str, Any],
+    out: str | Path,
+    samples_per_shard: int = 1000,
+    compress: bool = True,
+    overwrite: bool = False,
+) -> dict[str, Any]:
+    """:func:`write_dataset` of an opened source (``cfg``: its data config, recorded)."""
     if is_local(out):
         clear_shards(out, overwrite)
     start = time.perf_counter()
@@ -207,9 +219,8 @@ def write_dataset(
     empty = [s for s in STAGES if not splits[s]["samples"]]
     if empty:
         raise ConfigError(f"data '{source.name}' has no {empty[0]} samples: nothing to stream")
-    fields = [
-        {"name": str(i), **f} for i, f in enumerate(sinks["train"].fields or [])
-    ]  # every split's samples have the train split's layout
+    # every split's samples have the train split's layout
+    fields = [{"name": str(i), **f} for i, f in enumerate(sinks["train"].fields or [])]
     index = _index(
         source,
         splits,
