@@ -18,6 +18,7 @@ from dlzoo.data.streaming import StreamingDataModule
 from dlzoo.data.streaming_fit import OnePassScaler
 from dlzoo.data.streaming_write import write_dataset
 from dlzoo.data.timeseries import CSVSeriesDataModule
+from dlzoo.errors import DataError
 
 
 @pytest.mark.parametrize("kind", ["standard", "minmax"])
@@ -115,3 +116,18 @@ def test_csv_series_in_chunks_gives_the_in_memory_windows_scaler_and_mase(
         x, y = (torch.cat(parts) for parts in zip(*loader, strict=True))
         torch.testing.assert_close(x, ref.tensors[stage][0], rtol=0, atol=1e-5)
         torch.testing.assert_close(y, ref.tensors[stage][1], rtol=0, atol=1e-5)
+
+
+def test_a_source_cache_is_written_once_and_rewritten_when_corrupt(tmp_path: Path) -> None:
+    source = {"_target_": "dlzoo.data.image.DigitsDataModule", "seed": 5, "batch_size": 8}
+    dm = StreamingDataModule(tmp_path, source=source)
+    dm.prepare_data()
+    shard = Path(dm.root) / "train-000000.tar.gz"
+    written = shard.read_bytes()
+    # the loader's batch size does not change what is written: the same cache folder
+    assert StreamingDataModule(tmp_path, source={**source, "batch_size": 32}).root == dm.root
+    shard.write_bytes(written[:-10])
+    with pytest.raises(DataError, match="is corrupt"):  # shards given as they are
+        StreamingDataModule(dm.root).prepare_data()
+    dm.prepare_data()  # a cache: written again
+    assert shard.read_bytes() == written  # the same bytes (gzip and tar times fixed)

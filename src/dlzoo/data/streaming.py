@@ -156,12 +156,12 @@ class StreamingDataModule(DlzooDataModule):
             if self.verify:
                 verify_shards(self.root, index)
             return
-        except DataError as exc:
-            reason = str(exc).split(":")[0]
+        except DataError as exc:  # a missing cache, or one that fails its checks
+            reason = "first use" if "has no shard index" in str(exc) else str(exc)
         from dlzoo.data.streaming_write import write_dataset
 
-        log.info("streaming: writing the shards of data '%s' to %s (%s)",
-                 self.source["_target_"].rsplit(".", 1)[-1], self.root, reason)  # fmt: skip
+        kind = self.source["_target_"].rsplit(".", 1)[-1]
+        log.info("streaming: writing the %s shards to %s (%s)", kind, self.root, reason)
         index = write_dataset(
             self.source, self.root, self.samples_per_shard, self.compress, overwrite=True
         )
