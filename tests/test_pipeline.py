@@ -31,6 +31,8 @@ METRICS_KEYS = {
     "data",
     "model",
     "seed",
+    "status",
+    "threads",
 }
 
 

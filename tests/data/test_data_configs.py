@@ -38,7 +38,7 @@ def test_all_four_options_exist() -> None:
 def test_keys_match_init_one_to_one(option: str, tmp_path: Path) -> None:
     node = load(option, tmp_path)
     params = inspect.signature(get_class(node._target_)).parameters
-    assert set(node) - {"_target_"} == set(params)
+    assert set(node) - {"_target_", "_recursive_"} == set(params)
     assert node.seed == 3
 
 
@@ -71,6 +71,8 @@ def test_instantiates_and_sets_up(option: str, tmp_path: Path) -> None:
         write_planetoid(tmp_path / "planetoid" / "Cora" / "raw")
     if option == "text_folder":
         node.root = str(tmp_path / "texts")
+    if option == "streaming":  # shards written from a source on first use
+        node.source = {"_target_": "dlzoo.data.image.DigitsDataModule", "seed": 3}
     if option == "text_csv":
         rows = "\n".join(f'"{c} word {i} ends.",{c}' for i in range(10) for c in "ab")
         (tmp_path / "texts.csv").write_text("text,label\n" + rows + "\n")
