@@ -98,44 +98,56 @@ class FakeSession:
         self.paused = True
 
 
-def test_stopped_trial_ends_its_epoch_and_is_pruned(
-    make_cfg, monkeypatch: pytest.MonkeyPatch
+def test_stopped_trial_is_pruned_and_resumes_from_its_checkpoint(
+    make_cfg, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Ray stops a trial by raising SystemExit in its report; the run still scores its
-    best checkpoint and writes metrics.json, status pruned (no Ray processes here)."""
+    """Ray stops (or pauses) a trial by raising SystemExit in its report: the run still
+    scores its best checkpoint and writes metrics.json, status pruned; started again
+    from the checkpoint it reported (a paused HyperBand trial), it goes on at the next
+    epoch. No Ray processes here: Ray's report and session are stand-ins."""
+    import shutil
+
     import ray.tune
 
     import dlzoo.tune.callback as callback
     from dlzoo.pipeline import train
 
     reports: list[dict[str, Any]] = []
+    saved = tmp_path / "reported.ckpt"
 
     def report(metrics: dict[str, Any], checkpoint: Any = None) -> None:
-        assert checkpoint is not None and (Path(checkpoint.path) / "checkpoint").is_file()
         reports.append(metrics)
+        shutil.copy(Path(checkpoint.path) / "checkpoint", saved)  # Ray keeps it so
         if len(reports) == 2:  # the scheduler's STOP, as Ray delivers it
             raise SystemExit(0)
 
     session = FakeSession()
     monkeypatch.setattr(ray.tune, "report", report)
     monkeypatch.setattr(callback, "get_session", lambda: session)
-    cfg = make_cfg(
+    overrides = [
         "experiment=digits_cnn",
-        "trainer.max_epochs=5",
+        "trainer.max_epochs=4",
         "trainer.limit_train_batches=2",
         "logger=none",
         "+callbacks.tune_report._target_=dlzoo.tune.callback.TuneReport",
-        "+callbacks.tune_report.max_t=5",
+        "+callbacks.tune_report.max_t=4",
         "+callbacks.tune_report.scheduler=ASHA",
-    )
+    ]
+    cfg = make_cfg(*overrides)
     train(cfg)
     # fit's epochs only: the best checkpoint's validation and test after fit report nothing
     assert [r["epoch"] for r in reports] == [1, 2]
     assert {"val/acc", "val/loss"} <= set(reports[0])
     assert session.paused
-    metrics = json.loads((Path(cfg.paths.output_dir) / "metrics.json").read_text())
+    metrics_file = Path(cfg.paths.output_dir) / "metrics.json"
+    metrics = json.loads(metrics_file.read_text())
     assert (metrics["status"], metrics["epochs"]) == ("pruned", 2)
     assert "test/acc" in metrics["test"] and Path(metrics["best_ckpt_path"]).is_file()
+
+    train(make_cfg(*overrides, f"ckpt_path={saved}"))  # resumed: epochs 3 and 4
+    assert [r["epoch"] for r in reports] == [1, 2, 3, 4]
+    metrics = json.loads(metrics_file.read_text())
+    assert (metrics["status"], metrics["epochs"]) == ("ok", 4)
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ as a run that ends early rather than as a killed process.
 pytorch_lightning``, the callback for a plain Trainer inside a Tune trial; Ray Train's
 ``RayTrainReportCallback`` only works inside a ``TorchTrainer``) with three changes:
 
-- it reports while fitting only: the best checkpoint's re-validation after fit (see
-  :func:`dlzoo.pipeline.score`) would otherwise count as one more epoch;
+- it reports once per epoch, at its end (after the epoch's validation), and while
+  fitting only;
 - each report carries ``epoch`` (1, 2, ..; what the schedulers count) beside every
   logged scalar (``val/loss``, ``val/acc``, ..) and a Lightning checkpoint, from which
   a paused trial resumes;
@@ -46,7 +46,9 @@ class TuneReport(TuneReportCheckpointCallback):
     def __init__(
         self, max_t: int | None = None, scheduler: str = "ray", save_checkpoints: bool = True
     ) -> None:
-        super().__init__(metrics=None, save_checkpoints=save_checkpoints, on="validation_end")
+        # at the epoch's end, after its validation: a checkpoint taken there resumes at
+        # the next epoch (one taken at validation end would resume inside this one)
+        super().__init__(metrics=None, save_checkpoints=save_checkpoints, on="train_epoch_end")
         self.max_t, self.scheduler = max_t, scheduler
         self.stopped_at_epoch: int | None = None
 

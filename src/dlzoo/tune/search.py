@@ -124,6 +124,10 @@ def start_ray(plan: TunePlan) -> Any:
     return ray
 
 
+def _trial_dirname(trial: Any) -> str:
+    return str(trial)  # the trial's name: dlzoo_<trial id>
+
+
 def run_search(plan: TunePlan) -> Any:
     """Run the search (Ray must be started); return Ray's ``ResultGrid``."""
     from ray import tune
@@ -150,6 +154,8 @@ def run_search(plan: TunePlan) -> Any:
             num_samples=int(tune_cfg.num_samples),
             max_concurrent_trials=tune_cfg.max_concurrent,
             reuse_actors=bool(tune_cfg.reuse_actors),
+            # Ray's folder of a trial is named as its run directory (not by its values)
+            trial_dirname_creator=_trial_dirname,
         ),
         run_config=tune.RunConfig(
             name="ray",

@@ -63,8 +63,9 @@ def _internal(plan: TrialPlan, ckpt_path: str | None) -> list[str]:
     ]
     if plan.max_t is not None:
         out.append(f"+callbacks.tune_report.max_t={plan.max_t}")
-    if ckpt_path:
-        out.append(f"ckpt_path={ckpt_path}")
+    if ckpt_path:  # quoted: Ray's paths may hold '=' and ','
+        quoted = ckpt_path.replace("'", "\\'")
+        out.append(f"ckpt_path='{quoted}'")
     return out
 
 
