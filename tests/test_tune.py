@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from dlzoo.errors import ConfigError
+from dlzoo.train import CONFIG_DIR
 from dlzoo.tune.plan import make_plan
 
 
@@ -39,6 +40,29 @@ def test_command_line_wins_over_the_space_file(tmp_path: Path) -> None:
     assert plan.overrides[:2] == ["trainer.max_epochs=4", "experiment=motions_lstm"]
     assert plan.train_cfg.task_name == "motions_lstm"
     assert (plan.tune.num_samples, plan.max_t, plan.metric, plan.mode) == (3, 4, "val/acc", "min")
+
+
+SPACES = sorted(p.stem for p in (CONFIG_DIR / "tune_space").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("space", SPACES)
+def test_every_space_file_plans_and_builds(tmp_path: Path, space: str) -> None:
+    """Each conf/tune_space file composes on conf/tune.yaml, its space parses and fits
+    its experiment, and its scheduler and searcher build (tests/test_configs.py
+    composes the other groups on train.yaml)."""
+    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, HyperBandScheduler
+    from ray.tune.search import BasicVariantGenerator
+    from ray.tune.search.optuna import OptunaSearch
+
+    from dlzoo.tune.search import make_scheduler, make_searcher
+    from dlzoo.tune.space import to_ray_space
+
+    plan = make_plan([f"tune_space={space}", f"paths.log_dir={tmp_path}"])
+    assert plan.space and list(to_ray_space(plan.space)) == list(plan.space)
+    kinds = {"asha": ASHAScheduler, "hyperband": HyperBandScheduler, "fifo": FIFOScheduler}
+    assert isinstance(make_scheduler(plan), kinds[plan.tune.scheduler.name])
+    searchers = {"random": BasicVariantGenerator, "optuna": OptunaSearch}
+    assert isinstance(make_searcher(plan), searchers[plan.tune.searcher])
 
 
 @pytest.mark.parametrize(
