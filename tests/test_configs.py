@@ -19,7 +19,8 @@ from dlzoo.pipeline import build_net, instantiate_dict, validate_config
 from dlzoo.tasks.base import Task
 from dlzoo.train import CONFIG_DIR
 
-GROUPS = sorted(p.name for p in CONFIG_DIR.iterdir() if p.is_dir())
+ROOT_GROUPS = {"tune_space"}  # compose on conf/tune.yaml: see tests/test_tune.py
+GROUPS = sorted(p.name for p in CONFIG_DIR.iterdir() if p.is_dir() and p.name not in ROOT_GROUPS)
 OPTIONS = [(g, p.stem) for g in GROUPS for p in sorted((CONFIG_DIR / g).glob("*.yaml"))]
 # these name hardware this machine may not have: composed and validated, not built
 NEEDS_HARDWARE = {("trainer", "gpu"), ("trainer", "ddp")}
