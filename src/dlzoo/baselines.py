@@ -70,15 +70,30 @@ def logreg_accuracy(
     return float((model.predict(x_test) == y_test).mean())
 
 
+def _streamed_majority(datamodule: Any) -> dict[str, float]:
+    """The majority baseline of data streamed from disk (``labels(stage)``): its inputs
+    never sit in memory, so no logistic regression is fitted on them."""
+    if not hasattr(datamodule, "labels"):
+        return {}
+    try:
+        y_train, y_test = (datamodule.labels(s).cpu().numpy() for s in ("train", "test"))
+    except (KeyError, RuntimeError):  # no test split, or no classes
+        return {}
+    return {"test/baseline_majority_acc": majority_accuracy(y_train, y_test)}
+
+
 def baseline_metrics(task: Any, datamodule: Any) -> dict[str, float]:
     """``test/baseline_majority_acc`` and ``test/baseline_logreg_acc`` (or the
     datamodule's ``extra_baselines()``) for a classification task on a datamodule with
     ``labelled(stage)`` (the inputs a flat model reads: images, sequences, a graph's
-    node features); ``{}`` for anything else."""
+    node features); the majority alone for data streamed from disk (``labels(stage)``);
+    ``{}`` for anything else."""
     from dlzoo.tasks.classification import ClassificationTask
 
-    if not isinstance(task, ClassificationTask) or not hasattr(datamodule, "labelled"):
+    if not isinstance(task, ClassificationTask):
         return {}
+    if not hasattr(datamodule, "labelled"):
+        return _streamed_majority(datamodule)
     try:
         (x_train, y_train), (x_test, y_test) = map(datamodule.labelled, ("train", "test"))
     except (KeyError, RuntimeError):  # a datamodule without a test split

@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
@@ -31,12 +32,17 @@ def test_mnist_streaming_trains_evaluates_and_predicts(make_cfg, tmp_path: Path)
     assert {s: index["splits"][s]["samples"] for s in index["splits"]} == {
         "train": 3500, "val": 750, "test": 750,
     }  # fmt: skip
+    # the majority baseline from the streamed labels alone, as the in-memory split's
+    ref = MNISTDataModule(seed=int(cfg.seed))
+    ref.setup()
+    (_, y_train), (_, y_test) = ref.labelled("train"), ref.labelled("test")
+    majority = (y_test == torch.bincount(y_train).argmax()).float().mean().item()
+    assert metrics["test"]["test/baseline_majority_acc"] == pytest.approx(majority)
+    assert "test/baseline_logreg_acc" not in metrics["test"]  # the inputs stay on disk
     # dlzoo-eval sets the data up from the shards again: the same test batch, the same score
     scores = json.loads(evaluate(run).read_text())
     assert scores["test"]["test/acc"] == metrics["test"]["test/acc"]
     # dlzoo-predict needs the checkpoint only: the MNIST reader with the streamed fit
-    ref = MNISTDataModule(seed=int(cfg.seed))
-    ref.setup()
     digit = (ref.denormalize(ref.tensors["test"][0][:1])[0, 0].numpy() * 255).round()
     Image.fromarray(digit.astype(np.uint8)).save(tmp_path / "digit.png")
     shutil.rmtree(cache)

@@ -207,7 +207,7 @@ class StreamingDataModule(DlzooDataModule):
         fit = OnePassScaler(int(shape[axis]), axis, spec["kind"], int(spec["targets"]))
         rows = index["kind"] == "series"  # series: each sample's new time steps, in order
         chunk: list[np.ndarray] = []
-        for sample in self._train_samples(index, field + 1):
+        for sample in self._samples(index, "train", field + 1):
             chunk.append(sample[field])
             if len(chunk) == _FIT_CHUNK:
                 self._update(fit, chunk, rows)
@@ -224,8 +224,9 @@ class StreamingDataModule(DlzooDataModule):
         else:
             fit.update(np.stack(chunk))
 
-    def _train_samples(self, index: dict[str, Any], decode: int) -> Iterator[tuple]:
-        shards = index["splits"]["train"]["shards"]
+    def _samples(self, index: dict[str, Any], stage: str, decode: int) -> Iterator[tuple]:
+        """Every sample of ``stage`` in index order, its first ``decode`` fields decoded."""
+        shards = index["splits"][stage]["shards"]
         fields = len(index["fields"])
         for number, shard in enumerate(shards):
             segment = Segment(number, 0, int(shard["samples"]))
@@ -299,6 +300,22 @@ class StreamingDataModule(DlzooDataModule):
     def num_classes(self) -> int:
         """K of a classification source (0 for others, or before fitting)."""
         return len(self.class_names or [])
+
+    def labels(self, stage: str) -> torch.Tensor:
+        """A classification split's labels, read in one pass over its shards: the
+        majority baseline needs only these, the inputs stay on disk.
+
+        Shapes:
+            returns (N,) int64, in index order
+
+        Raises:
+            KeyError: the shards have no split ``stage``.
+            RuntimeError: before setup, or for data without classes.
+        """
+        if self.index is None or not self.num_classes:
+            raise RuntimeError("StreamingDataModule.labels: set up a classification source")
+        samples = self._samples(self.index, stage, 2)  # (inputs, label)
+        return torch.tensor([int(sample[1]) for sample in samples], dtype=torch.long)
 
     def predict_inputs(self, path: str | Path) -> PredictInputs:
         """New raw inputs, read by the source kind's reader (image files, a CSV window)."""
