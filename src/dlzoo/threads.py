@@ -75,6 +75,10 @@ def apply_threads(cfg: DictConfig) -> int:
             f"threads={threads}: give a positive number of torch threads, or null "
             "(automatic: cores // parallel trials in a joblib multirun)"
         )
-    if threads is not None and threads != torch.get_num_threads():
-        torch.set_num_threads(threads)
+    if threads is not None:
+        # Lightning's DDP launcher sets cores // processes threads where this variable
+        # is unset: it would undo the choice in rank zero and miss it in the others
+        os.environ["OMP_NUM_THREADS"] = str(threads)
+        if threads != torch.get_num_threads():
+            torch.set_num_threads(threads)
     return torch.get_num_threads()
