@@ -4,6 +4,7 @@ the HPARAMS tab, trial status and the summary table."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -18,10 +19,12 @@ from dlzoo.threads import apply_threads, cpu_count
 
 
 @pytest.fixture
-def joblib_multirun():
+def joblib_multirun(monkeypatch):
     """HydraConfig as a joblib multirun's trial sees it (2 workers, 2 trials a batch)."""
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)  # restored afterwards
 
     hydra = {
         "mode": RunMode.MULTIRUN,
@@ -39,6 +42,7 @@ def joblib_multirun():
 def test_a_joblib_trial_gets_its_share_of_the_cores(joblib_multirun) -> None:
     assert apply_threads(OmegaConf.create({"threads": None})) == max(1, cpu_count() // 2)
     assert apply_threads(OmegaConf.create({"threads": 1})) == 1  # set explicitly: as given
+    assert os.environ["OMP_NUM_THREADS"] == "1"  # so Lightning's DDP launcher keeps it
     with pytest.raises(ConfigError, match="threads=0: give a positive number"):
         apply_threads(OmegaConf.create({"threads": 0}))
 
