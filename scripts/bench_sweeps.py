@@ -3,12 +3,13 @@
     python scripts/bench_sweeps.py                   # the real measurement (idle machine)
     python scripts/bench_sweeps.py --trials 2 --tiny # a check that it works (seconds)
 
-Runs ``hparams_search=digits_cnn_tpe`` twice with the same trials (the sampler asks 2 at
-a time in both): one after another with the basic launcher, then on 2 joblib workers
-(each trial 1 torch thread); prints both wall times and their ratio (target <= 0.65),
-the best trial's val/acc beside the default config's, and Hydra multirun's per-trial
-overhead = (wall - sum of the trials' fit_seconds) / trials. ``scripts/bench_tune.py``
-imports :func:`hydra_multirun` to print that overhead beside Ray Tune's.
+Runs ``hparams_search=digits_cnn_tpe`` twice with the same trials (the sampler asks
+``--per-round`` at a time in both, 2 by default): one after another with the basic
+launcher, then on 2 joblib workers (each trial 1 torch thread); prints both wall times
+and their ratio (target <= 0.65), the best trial's val/acc beside the default config's,
+and Hydra multirun's per-trial overhead = (wall - sum of the trials' fit_seconds) /
+trials. ``scripts/bench_tune.py`` imports :func:`hydra_multirun` to print that overhead
+beside Ray Tune's.
 """
 
 from __future__ import annotations
@@ -91,11 +92,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=8)
     parser.add_argument("--tiny", action="store_true", help="1 epoch of 2 batches a trial")
+    parser.add_argument(
+        "--per-round",
+        type=int,
+        default=2,
+        help="trials the sweeper asks for at a time (hydra.sweeper.n_jobs); the same in both",
+    )
     args = parser.parse_args()
     extra = TINY if args.tiny else []
     sweep = [
         *("experiment=digits_cnn", "hparams_search=digits_cnn_tpe"),
-        *(f"hydra.sweeper.n_trials={args.trials}", "hydra.sweeper.n_jobs=2", *extra),
+        *(f"hydra.sweeper.n_trials={args.trials}", f"hydra.sweeper.n_jobs={args.per_round}"),
+        *extra,
     ]
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -106,7 +114,8 @@ def main() -> None:
         )
         default = _default_val_acc(extra, tmp / "default")
     ratio = par["wall_s"] / seq["wall_s"]
-    print(f"{args.trials} TPE trials of digits_cnn{' (tiny)' if args.tiny else ''}:")
+    tiny = " (tiny)" if args.tiny else ""
+    print(f"{args.trials} TPE trials of digits_cnn, {args.per_round} a round{tiny}:")
     for name, run in (("sequential", seq), ("2 joblib workers", par)):
         print(
             f"  {name:17s} wall {run['wall_s']:7.1f} s  fit {run['fit_s']:7.1f} s  "
