@@ -71,13 +71,27 @@ def run_entry(
     # Lightning's start-up notes (accelerators, tips) are noise for a one-shot command
     for name in ("lightning.pytorch", "lightning.pytorch.utilities.rank_zero"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    run_command(usage, lambda argv: action(parse_args(argv, defaults, required)))
+
+
+def run_command(
+    usage: str, action: Callable[[list[str]], object], needs_args: bool = False
+) -> None:
+    """A console script's frame: ``--help`` (or no arguments, with ``needs_args``) prints
+    ``usage``; bad input is one ``error:`` line on stderr and exit status 2.
+
+    Args:
+        usage: the help text.
+        action: runs the command on ``sys.argv[1:]``.
+        needs_args: no arguments at all is a call for help.
+    """
     quick_exit()
     argv = sys.argv[1:]
-    if {"-h", "--help"} & set(argv):
+    if (needs_args and not argv) or {"-h", "--help"} & set(argv):
         print(usage.strip())
         return
     try:
-        action(parse_args(argv, defaults, required))
+        action(argv)
     except DlzooError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(EXIT_BAD_INPUT)

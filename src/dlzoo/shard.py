@@ -9,10 +9,9 @@ stderr and exit status 2.
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
-from dlzoo.errors import ConfigError, DlzooError
+from dlzoo.errors import ConfigError
 
 USAGE = """
 dlzoo-shard data=NAME [data.KEY=VALUE ...] out=DIR [samples_per_shard=1000]
@@ -85,25 +84,21 @@ def shard(argv: list[str]) -> dict[str, Any]:
     )
 
 
-def main() -> None:
-    """Console script ``dlzoo-shard``."""
-    from dlzoo.cli import EXIT_BAD_INPUT, quick_exit
-
-    quick_exit()
-    argv = sys.argv[1:]
-    if not argv or {"-h", "--help"} & set(argv):
-        print(USAGE.strip())
-        return
-    try:
-        index = shard(argv)
-    except DlzooError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(EXIT_BAD_INPUT)
+def _shard_and_report(argv: list[str]) -> None:
+    """:func:`shard`, then one line saying what was written where."""
+    index = shard(argv)
     splits = index["splits"]
     shards = sum(len(s["shards"]) for s in splits.values())
     counts = ", ".join(f"{stage} {split['samples']}" for stage, split in splits.items())
     out = argv[[a.partition("=")[0] for a in argv].index("out")].partition("=")[2]
     print(f"wrote {index['name']}: {shards} shards ({counts} samples) and index.json to {out}")
+
+
+def main() -> None:
+    """Console script ``dlzoo-shard``."""
+    from dlzoo.cli import run_command
+
+    run_command(USAGE, _shard_and_report, needs_args=True)
 
 
 if __name__ == "__main__":

@@ -24,10 +24,10 @@ from torch.utils.data import SequentialSampler
 
 from dlzoo.errors import ConfigError
 
-__all__ = ["TensorBatchLoader"]
+__all__ = ["EpochClock", "SequentialEpochClock", "TensorBatchLoader", "dist_rank_world"]
 
 
-class _EpochClock:
+class EpochClock:
     """The epoch a loader draws its next permutation for; Lightning sets it.
 
     Lightning looks for ``loader.sampler.set_epoch`` on any dataloader and calls it at
@@ -40,7 +40,7 @@ class _EpochClock:
         self.epoch = int(epoch)
 
 
-class _SequentialEpochClock(_EpochClock, SequentialSampler):
+class SequentialEpochClock(EpochClock, SequentialSampler):
     """The clock of an unshuffled loader.
 
     A ``SequentialSampler`` to Lightning, which then knows that the loader does not
@@ -48,7 +48,8 @@ class _SequentialEpochClock(_EpochClock, SequentialSampler):
     """
 
 
-def _dist_rank_world() -> tuple[int, int]:
+def dist_rank_world() -> tuple[int, int]:
+    """This process's rank and the world size (0, 1 outside torch.distributed)."""
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         return torch.distributed.get_rank(), torch.distributed.get_world_size()
     return 0, 1
@@ -128,7 +129,7 @@ class TensorBatchLoader:
         self._world_size = world_size
         # named `sampler` because that is where Lightning looks for `set_epoch`; Lightning
         # then also reads `batch_sampler`, which a loader without one has as None
-        self.sampler = _SequentialEpochClock(range(n)) if not shuffle else _EpochClock()
+        self.sampler = SequentialEpochClock(range(n)) if not shuffle else EpochClock()
         self.batch_sampler = None
 
     @property
@@ -141,7 +142,7 @@ class TensorBatchLoader:
         # datamodule (and possibly this loader) was built
         if self._world_size is not None:
             return int(self._rank), int(self._world_size)
-        return _dist_rank_world()
+        return dist_rank_world()
 
     def _shard_size(self, world: int) -> int:
         """Samples per rank (the largest share when the split is uneven)."""

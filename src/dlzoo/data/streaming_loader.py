@@ -51,7 +51,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
-from dlzoo.data.loaders import _dist_rank_world, _EpochClock, _SequentialEpochClock
+from dlzoo.data.loaders import EpochClock, SequentialEpochClock, dist_rank_world
 from dlzoo.data.streaming_index import HashingReader, corrupt_shard, open_url, shard_url
 from dlzoo.errors import ConfigError, DataError
 
@@ -277,7 +277,7 @@ class StreamingLoader:
         self.num_workers, self.transform = int(num_workers), transform
         self._place = (rank, world_size)
         n = sum(self.counts)
-        self.sampler = _EpochClock() if shuffle else _SequentialEpochClock(range(n))
+        self.sampler = EpochClock() if shuffle else SequentialEpochClock(range(n))
         self.batch_sampler = None  # Lightning reads it beside `sampler`
         self._resume: tuple[int, int] | None = None
         self._epoch, self._consumed = 0, 0
@@ -289,7 +289,7 @@ class StreamingLoader:
 
     def _rank_world(self) -> tuple[int, int]:
         rank, world = self._place
-        return (int(rank), int(world)) if world is not None else _dist_rank_world()
+        return (int(rank), int(world)) if world is not None else dist_rank_world()
 
     def plan(self, epoch: int) -> _Plan:
         """This rank's workers' segments and batch counts in ``epoch``."""

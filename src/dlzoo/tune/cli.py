@@ -7,15 +7,12 @@ Ray starts.
 
 from __future__ import annotations
 
-import sys
-
-from dlzoo.errors import ConfigError, DlzooError
+from dlzoo.errors import ConfigError
 from dlzoo.tune.plan import make_plan
 from dlzoo.tune.summary import TuneSummary, summarize
 
 __all__ = ["main", "tune"]
 
-EXIT_BAD_INPUT = 2
 USAGE = """
 dlzoo-tune tune_space=NAME [experiment=NAME] [tune.KEY=VALUE] [ray.KEY=VALUE] [train overrides]
 
@@ -70,18 +67,9 @@ def tune(argv: list[str]) -> TuneSummary:
 
 def main() -> None:
     """Console script ``dlzoo-tune``."""
-    from dlzoo.cli import quick_exit
+    from dlzoo.cli import run_command
 
-    quick_exit()
-    argv = sys.argv[1:]
-    if {"-h", "--help"} & set(argv):
-        print(USAGE.strip())
-        return
-    try:
-        tune(argv)
-    except DlzooError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(EXIT_BAD_INPUT)
+    run_command(USAGE, tune)
 
 
 if __name__ == "__main__":
