@@ -6,7 +6,7 @@ ways, and prints each fit time as a ratio to the compute-only floor:
 - ``floor``: pre-sliced in-memory tensors and the tightest loop PyTorch allows;
 - ``textbook``: ``TensorDataset`` + ``DataLoader`` + default collate, the loop from
   the PyTorch tutorials;
-- ``dlzoo``: ``dlzoo.pipeline.train`` with the experiment's own callbacks and logger
+- ``dlzoo``: ``dlzoo.run.pipeline.train`` with the experiment's own callbacks and logger
   (checkpoints, TensorBoard, progress bar), early stopping off so all run equally long.
 
 All three use the experiment's optimizer (with dlzoo's decay groups), its scheduler,
@@ -39,9 +39,9 @@ from omegaconf import DictConfig, OmegaConf
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
+from dlzoo.config.compose import compose_config
 from dlzoo.optim import build_optimizer, build_scheduler
-from dlzoo.pipeline import build, build_net, fit, train
-from dlzoo.train import compose_config
+from dlzoo.run.pipeline import build, build_net, fit, train
 
 Batches = Callable[[], Iterable[tuple[torch.Tensor, torch.Tensor]]]
 

@@ -26,8 +26,8 @@ import torch
 
 
 def train_run(out: Path) -> Path:
-    from dlzoo.pipeline import train
-    from dlzoo.train import compose_config
+    from dlzoo.config.compose import compose_config
+    from dlzoo.run.pipeline import train
 
     cfg = compose_config(
         ["experiment=mnist_cnn", "trainer.max_epochs=1", "logger=none", f"paths.log_dir={out}"],
@@ -41,7 +41,7 @@ def train_run(out: Path) -> Path:
 def write_mnist_pngs(folder: Path) -> int:
     from PIL import Image
 
-    from dlzoo.data.image import MNISTDataModule
+    from dlzoo.data.image.packaged import MNISTDataModule
 
     images = MNISTDataModule().load().images  # (N, 1, 28, 28) in [0, 1]
     folder.mkdir(parents=True, exist_ok=True)
@@ -61,9 +61,9 @@ def latency(fn, repeats: int) -> float:
 
 
 def main() -> None:
-    from dlzoo.artefacts import rebuild
-    from dlzoo.export import InferenceModel, export
-    from dlzoo.predict import predict
+    from dlzoo.run.export import InferenceModel, export
+    from dlzoo.run.predict import predict
+    from dlzoo.run.rebuild import rebuild
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run-dir", type=Path, default=None)

@@ -13,7 +13,7 @@ there:
   a run trained first (outside the timing);
 - ``import_quick``: ``import lightning.pytorch`` then ``gc.freeze()``, for reference:
   the floor with the interpreter teardown that dlzoo's console scripts skip
-  (:func:`dlzoo.cli.quick_exit`), so the ratios can be read both ways.
+  (:func:`dlzoo.cli.frame.quick_exit`), so the ratios can be read both ways.
 
 The ratio column is to ``import``; the targets for train and predict are 1.2 or less.
 The train runs use ``logger=none`` unless ``--logger`` says otherwise: TensorBoard's

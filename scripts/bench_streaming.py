@@ -35,7 +35,7 @@ import numpy as np
 
 SHAPE, CLASSES = (3, 64, 64), 10
 SOURCE = {  # predict_inputs of such images: an image folder's reader (never read here)
-    "_target_": "dlzoo.data.image.ImageFolderDataModule",
+    "_target_": "dlzoo.data.image.folder.ImageFolderDataModule",
     "root": "unused",
     "image_size": [SHAPE[1], SHAPE[2]],
 }
@@ -51,8 +51,8 @@ def _images(n: int, seed: int) -> Iterator[tuple[np.ndarray, np.int64]]:
 
 def generate(root: Path, gigabytes: float) -> int:
     """Write ~``gigabytes`` GB of gzip shards; returns the bytes written."""
-    from dlzoo.data import streaming_write
-    from dlzoo.data.streaming_sources import ShardSource
+    from dlzoo.data.streaming import write as streaming_write
+    from dlzoo.data.streaming.sources import ShardSource
 
     # gzip level 1 writes the gigabytes several times faster; reading is the same
     streaming_write.GZIP_LEVEL = 1
@@ -88,7 +88,7 @@ def child_train(root: str) -> None:
     import lightning as L
     import torch
 
-    from dlzoo.data.streaming import StreamingDataModule
+    from dlzoo.data.streaming.datamodule import StreamingDataModule
 
     class Linear(L.LightningModule):
         def __init__(self) -> None:
@@ -140,8 +140,8 @@ def memory(sizes: list[float]) -> None:
 
 
 def _fit_seconds(experiment: str, epochs: int, tmp: Path) -> float:
-    from dlzoo.pipeline import train
-    from dlzoo.train import compose_config
+    from dlzoo.config.compose import compose_config
+    from dlzoo.run.pipeline import train
 
     run = tmp / experiment
     overrides = [f"experiment={experiment}", f"trainer.max_epochs={epochs}", "test=false",

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from dlzoo.runs import collect
+from dlzoo.run.runs_table import collect
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["trainer.max_epochs=1", "trainer.limit_train_batches=2"]

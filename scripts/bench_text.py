@@ -6,9 +6,9 @@ vocabulary on every document (as a training split would), then encode every docu
 - plain Python (the baseline): ``str.lower``, one ``re.sub`` that drops everything but
   letters, digits and whitespace, ``str.split``, a ``dict`` vocabulary of the words
   seen twice or more, a list of ids per document;
-- dlzoo: :class:`~dlzoo.data.text_preprocess.TextPreprocessor` with the bbc_news
+- dlzoo: :class:`~dlzoo.data.text.preprocess.TextPreprocessor` with the bbc_news
   data config's steps (tags, entities, unicode, accents, lowercase, punctuation,
-  digits, whitespace), then :class:`~dlzoo.data.tokenizer.TextTokenizer` (word level,
+  digits, whitespace), then :class:`~dlzoo.data.text.tokenizer.TextTokenizer` (word level,
   fitted and encoded in Rust by the `tokenizers` library).
 
     python scripts/bench_text.py [--repeats 5]
@@ -25,17 +25,17 @@ import statistics
 import time
 from collections import Counter
 from collections.abc import Callable
-from pathlib import Path
 
 import torch
 from omegaconf import OmegaConf
 
-from dlzoo.data.text_decoding import TextDecoder
-from dlzoo.data.text_folder import bbc_news_root
-from dlzoo.data.text_preprocess import TextPreprocessor
-from dlzoo.data.tokenizer import TextTokenizer
+from dlzoo.config.compose import CONFIG_DIR
+from dlzoo.data.text.decoding import TextDecoder
+from dlzoo.data.text.folder import bbc_news_root
+from dlzoo.data.text.preprocess import TextPreprocessor
+from dlzoo.data.text.tokenizer import TextTokenizer
 
-CONFIG = Path(__file__).resolve().parents[1] / "conf" / "data" / "bbc_news.yaml"
+CONFIG = CONFIG_DIR / "data" / "bbc_news.yaml"
 WORD = re.compile(r"[^a-z0-9\s]+")
 
 

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from dlzoo.artefacts import METRICS_FILE
+from dlzoo.config.layout import METRICS_FILE
 
 
 def fit_seconds(root: Path) -> tuple[float, int]:
@@ -41,7 +41,7 @@ def overhead(wall: float, fit: float, trials: int) -> float:
 
 def ray_search(args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
     """The ASHA search, in this process; its summary, wall and fit times."""
-    from dlzoo.tune.cli import tune
+    from dlzoo.cli.tune import tune
 
     argv = [
         f"tune_space={args.space}",

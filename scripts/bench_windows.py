@@ -1,6 +1,6 @@
 """How fast and how lean are the forecasting windows on a long series?
 
-Builds a :class:`~dlzoo.data.timeseries.WindowedSeriesDataModule` on a generated noisy
+Builds a :class:`~dlzoo.data.series.windowed.WindowedSeriesDataModule` on a generated noisy
 sine (float32) and serves one epoch of shuffled training batches, then prints:
 
 - ``build_s``: seconds to scale the series and make the windows of all three parts;
@@ -73,7 +73,7 @@ def measure(args: argparse.Namespace) -> None:
     import numpy as np
     import torch
 
-    from dlzoo.data.timeseries import WindowedSeriesDataModule
+    from dlzoo.data.series.windowed import WindowedSeriesDataModule
 
     if args.threads:
         # on a shared machine, a parallel gather waits for its slowest thread at every

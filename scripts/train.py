@@ -3,7 +3,7 @@
 The same entry point as the ``dlzoo-train`` console script.
 """
 
-from dlzoo.train import main
+from dlzoo.cli.train import main
 
 if __name__ == "__main__":
     main()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from omegaconf import DictConfig
 
-from dlzoo.train import compose_config
+from dlzoo.config.compose import compose_config
 
 
 @pytest.fixture

@@ -14,11 +14,12 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from dlzoo.artefacts import rebuild, save_run_config
-from dlzoo.build import build
-from dlzoo.export import export
-from dlzoo.pipeline import fit, report, score, train
-from dlzoo.predict import predict
+from dlzoo.run.artefacts import save_run_config
+from dlzoo.run.build import build
+from dlzoo.run.export import export
+from dlzoo.run.pipeline import fit, report, score, train
+from dlzoo.run.predict import predict
+from dlzoo.run.rebuild import rebuild
 
 
 def _metrics(cfg) -> dict:
@@ -28,7 +29,7 @@ def _metrics(cfg) -> dict:
 @pytest.fixture(scope="module")
 def digits_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
     """A one-epoch digits_cnn run (best = last weights), kept in memory too."""
-    from dlzoo.train import compose_config
+    from dlzoo.config.compose import compose_config
 
     root = tmp_path_factory.mktemp("digits")
     cfg = compose_config(
@@ -85,7 +86,7 @@ def test_rebuild_from_the_run_directory_alone_scores_the_same(digits_run, tmp_pa
 def test_eval_cli_writes_metrics_into_a_new_directory(digits_run, tmp_path) -> None:
     run_dir, _ = digits_run
     proc = subprocess.run(
-        [sys.executable, "-m", "dlzoo.evaluate", f"run_dir={run_dir}"],
+        [sys.executable, "-m", "dlzoo.cli.evaluate", f"run_dir={run_dir}"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -148,14 +149,14 @@ def test_export_matches_pytorch_with_its_preprocessing(digits_run, tmp_path, fmt
 
 
 def test_predict_and_export_build_no_trainer(digits_run, tmp_path, monkeypatch) -> None:
-    import dlzoo.build
+    import dlzoo.run.build
 
     def no_trainer(*args, **kwargs):
         raise AssertionError("predict and export call the task; they need no Trainer")
 
     run_dir, _ = digits_run
     assert rebuild(run_dir, trainer=False).trainer is None
-    monkeypatch.setattr(dlzoo.build, "_fit_parts", no_trainer)
+    monkeypatch.setattr(dlzoo.run.build, "_fit_parts", no_trainer)
     _digit_pngs(tmp_path / "images", count=2)
     assert predict(run_dir, tmp_path / "images", tmp_path / "out.csv")["rows"] == 2
     assert export(run_dir, "torchscript", tmp_path / "model.pt")["max_abs_diff"] <= 1e-4
@@ -168,7 +169,7 @@ def test_predict_cli_on_one_image_loads_no_training_machinery(digits_run, tmp_pa
     _digit_pngs(tmp_path / "images", count=1)
     lazy = ("sklearn", "pandas", "tensorboard", "onnx", "onnxruntime", "statsmodels", "sktime")
     code = (
-        "import sys\nfrom dlzoo.predict import main\n"
+        "import sys\nfrom dlzoo.cli.predict import main\n"
         f"sys.argv = ['dlzoo-predict', 'run_dir={run_dir}', 'input={tmp_path / 'images'}', "
         f"'output={tmp_path / 'one.csv'}']\nmain()\n"
         f"print('LOADED', sorted({{m.split('.')[0] for m in sys.modules}} & set({lazy!r})))\n"

@@ -39,7 +39,7 @@ def cli(module: str, args: list[str], tmp_path: Path, **env: str) -> subprocess.
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A short digits_cnn run to point checkpoints, resume and predict at."""
     root = tmp_path_factory.mktemp("trained")
-    proc = cli("dlzoo.train", ["debug=limit", "logger=none"], root)
+    proc = cli("dlzoo.cli.train", ["debug=limit", "logger=none"], root)
     assert proc.returncode == 0, proc.stderr[-2000:]
     (run,) = (root / "logs" / "digits_cnn" / "runs").iterdir()
     return run
@@ -107,7 +107,7 @@ def _graph_files(tmp_path: Path) -> dict[str, Path]:
 
     from graph_files import write_graph
 
-    from dlzoo.data.tu import grakel_mutag_folder
+    from dlzoo.data.graph.tu import grakel_mutag_folder
 
     nodes, edges = write_graph(tmp_path / "graph")
     unknown = tmp_path / "unknown_edges.csv"
@@ -323,7 +323,7 @@ def test_bad_input_is_one_line_and_leaves_nothing(
 ) -> None:
     files = {k: str(v) for k, v in _files(tmp_path).items()}
     args = [a.format(name=tmp_path, run=trained, **files) for a in args]
-    proc = cli(f"dlzoo.{entry}", args, tmp_path, **OFFLINE)
+    proc = cli(f"dlzoo.cli.{entry}", args, tmp_path, **OFFLINE)
     assert proc.returncode == 2, proc.stderr[-3000:]
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1, proc.stderr[-3000:]

@@ -7,8 +7,8 @@ import pytest
 from omegaconf import OmegaConf
 from torch import nn
 
-from dlzoo.build import build_net
 from dlzoo.errors import ConfigError
+from dlzoo.run.nets import build_net
 
 
 class Pair(nn.Module):

@@ -128,7 +128,7 @@ HEAVY = ("mlflow", "torch_geometric", "ray", "sktime", "statsmodels")
 
 def test_no_heavy_optional_imports_unless_configured(tmp_path: Path) -> None:
     code = (
-        "import sys\nfrom dlzoo.train import main\n"
+        "import sys\nfrom dlzoo.cli.train import main\n"
         "sys.argv = ['train', 'debug=limit']\n"
         "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
         f"print('LOADED', sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))\n"
@@ -142,7 +142,15 @@ def test_no_heavy_optional_imports_unless_configured(tmp_path: Path) -> None:
 # digits data and the logistic-regression baseline, the time-series readers, ONNX for
 # export, the TensorBoard logger (Lightning itself brings scipy and matplotlib)
 LAZY = ("sklearn", "pandas", "statsmodels", "sktime", "onnx", "onnxruntime", "tensorboard")
-ENTRY_MODULES = ("train", "pipeline", "build", "artefacts", "evaluate", "predict", "export")
+ENTRY_MODULES = (
+    "cli.train",
+    "run.pipeline",
+    "run.build",
+    "run.artefacts",
+    "cli.evaluate",
+    "cli.predict",
+    "cli.export",
+)
 
 
 def test_importing_dlzoo_loads_no_optional_heavy_module(tmp_path: Path) -> None:
@@ -157,23 +165,26 @@ def test_importing_dlzoo_loads_no_optional_heavy_module(tmp_path: Path) -> None:
 
 
 def test_preflight_composes_the_command_line_once(tmp_path: Path, monkeypatch) -> None:
-    import dlzoo.train as train
+    import dlzoo.config.overrides as overrides_module
+    from dlzoo.config.preflight import preflight
     from dlzoo.errors import ConfigError
 
     calls: list[list[str]] = []
-    compose = train._compose
+    compose = overrides_module.compose_plain
     monkeypatch.setattr(
-        train, "_compose", lambda overrides: calls.append(overrides) or compose(overrides)
+        overrides_module,
+        "compose_plain",
+        lambda overrides: calls.append(overrides) or compose(overrides),
     )
     monkeypatch.setenv("DLZOO_LOG_DIR", str(tmp_path / "logs"))
     overrides = ["experiment=digits_mlp", "optimizer.lr=1e-3,3e-3", "hydra.job.chdir=false"]
-    assert train.preflight(overrides) == overrides
+    assert preflight(overrides) == overrides
     # one composition (a sweep at its first value) served the key check and the log dir
     assert calls == [["experiment=digits_mlp", "optimizer.lr=0.001"]]
     assert (tmp_path / "logs").is_dir()
     calls.clear()
     with pytest.raises(ConfigError, match="resume=true: no run of task 'digits_cnn'"):
-        train.preflight(["resume=true"])
+        preflight(["resume=true"])
     assert len(calls) == 1
 
 

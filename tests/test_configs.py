@@ -11,13 +11,13 @@ import torch
 from hydra.utils import get_class, instantiate
 from omegaconf import OmegaConf
 
-from dlzoo.build import NESTED_NETS
+from dlzoo.config.compose import CONFIG_DIR
 from dlzoo.models import get_model_class
 from dlzoo.models.video_backbone import BackboneVideoNet
 from dlzoo.optim import build_optimizer, build_scheduler
-from dlzoo.pipeline import build_net, instantiate_dict, validate_config
+from dlzoo.run.nets import NESTED_NETS
+from dlzoo.run.pipeline import build_net, instantiate_dict, validate_config
 from dlzoo.tasks.base import Task
-from dlzoo.train import CONFIG_DIR
 
 ROOT_GROUPS = {"tune_space"}  # compose on conf/tune.yaml: see tests/test_tune.py
 GROUPS = sorted(p.name for p in CONFIG_DIR.iterdir() if p.is_dir() and p.name not in ROOT_GROUPS)
@@ -36,14 +36,14 @@ def tmp_data_dir() -> Path:
 @functools.cache
 def datamodule(kind: str):
     """A set-up datamodule of each kind of data that the models pair with."""
-    from dlzoo.data.image import DigitsDataModule
-    from dlzoo.data.karate import KarateDataModule
-    from dlzoo.data.moving_digits import MovingDigitsDataModule
-    from dlzoo.data.reconstruction import ReconstructionDataModule
-    from dlzoo.data.text_folder import BBCNewsDataModule
-    from dlzoo.data.timeseries import SunspotsDataModule
-    from dlzoo.data.tu import TUDataModule
-    from dlzoo.data.ucr import UCRDataModule
+    from dlzoo.data.derived.reconstruction import ReconstructionDataModule
+    from dlzoo.data.graph.karate import KarateDataModule
+    from dlzoo.data.graph.tu import TUDataModule
+    from dlzoo.data.image.packaged import DigitsDataModule
+    from dlzoo.data.series.packaged import SunspotsDataModule
+    from dlzoo.data.series.ucr import UCRDataModule
+    from dlzoo.data.text.folder import BBCNewsDataModule
+    from dlzoo.data.video.moving_digits import MovingDigitsDataModule
 
     dm = {
         "images": lambda: DigitsDataModule(batch_size=16, seed=0),

@@ -11,12 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from omegaconf import OmegaConf
 
-from dlzoo.cross_validation import check_cv, summarize
-from dlzoo.data.image import DigitsDataModule
+from dlzoo.data.image.packaged import DigitsDataModule
+from dlzoo.data.series.ucr import UCRDataModule
 from dlzoo.data.splits import fold_split
-from dlzoo.data.ucr import UCRDataModule
 from dlzoo.errors import ConfigError
-from dlzoo.pipeline import train
+from dlzoo.run.cross_validation import check_cv, summarize
+from dlzoo.run.pipeline import train
 
 FAST = ("trainer.max_epochs=1", "trainer.limit_train_batches=2", "logger=none")
 

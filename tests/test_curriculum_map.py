@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 import tomllib
 
+from dlzoo.config.compose import CONFIG_DIR
+
 ROOT = Path(__file__).resolve().parents[1]
-CONF = ROOT / "conf"
+CONF = CONFIG_DIR
 CURRICULUM = ROOT.parent / "shared" / "000_76cd3ed9f3ddabae.txt"
 LESSONS = range(1, 8)
 # an objective number where the curriculum starts one: "1.8 Waarom", "2.1 - ...",

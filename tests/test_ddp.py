@@ -166,7 +166,7 @@ def test_test_metrics_are_the_whole_split(ddp_run: tuple[Path, list[dict]]) -> N
 
 def _checkpoint_accuracy(run: Path) -> float:
     """The best checkpoint's accuracy on the whole test split, computed here."""
-    from dlzoo.artefacts import rebuild
+    from dlzoo.run.rebuild import rebuild
 
     rebuilt = rebuild(run, setup_data=True, trainer=False)
     x, y = rebuilt.datamodule.tensors["test"][:2]

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from dlzoo.run_dir import is_rank_zero_process, launcher_job_id, quiet_other_ranks, run_name
-from dlzoo.train import compose_config
+from dlzoo.config.compose import compose_config
+from dlzoo.config.run_names import is_rank_zero_process, launcher_job_id, run_name
+from dlzoo.run.logs import quiet_other_ranks
 
 TIME = "%Y-%m-%d_%H-%M-%S_%f"
 LAUNCH_VARIABLES = (

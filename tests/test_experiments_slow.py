@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from dlzoo.pipeline import train
+from dlzoo.run.pipeline import train
 
 # experiment -> (test metric of the best checkpoint with the defaults, "min" / "max", bound)
 TARGETS = {

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 import torch
 
-from dlzoo.artefacts import rebuild
-from dlzoo.data.karate import KarateDataModule
-from dlzoo.data.tu import grakel_mutag_folder
-from dlzoo.pipeline import train
-from dlzoo.predict import predict
+from dlzoo.data.graph.karate import KarateDataModule
+from dlzoo.data.graph.tu import grakel_mutag_folder
+from dlzoo.run.pipeline import train
+from dlzoo.run.predict import predict
+from dlzoo.run.rebuild import rebuild
 
 FAST = ("debug=limit", "logger=none")
 
@@ -25,9 +25,9 @@ FAST = ("debug=limit", "logger=none")
 def test_import_and_a_non_graph_run_never_load_torch_geometric(tmp_path: Path) -> None:
     code = (
         "import sys\n"
-        "import dlzoo, dlzoo.models, dlzoo.data, dlzoo.pipeline, dlzoo.tasks.classification\n"
-        "from dlzoo.train import compose_config\n"
-        "from dlzoo.pipeline import train\n"
+        "import dlzoo, dlzoo.models, dlzoo.data, dlzoo.run.pipeline, dlzoo.tasks.classification\n"
+        "from dlzoo.config.compose import compose_config\n"
+        "from dlzoo.run.pipeline import train\n"
         f"train(compose_config(['debug=fast', 'logger=none'], {str(tmp_path / 'run')!r}))\n"
         "assert 'torch_geometric' not in sys.modules, 'torch_geometric was imported'\n"
     )
@@ -83,7 +83,7 @@ def test_predict_on_a_graph_run_in_a_fresh_process_gives_one_row_per_graph(make_
         [
             sys.executable,
             "-m",
-            "dlzoo.predict",
+            "dlzoo.cli.predict",
             f"run_dir={cfg.paths.output_dir}",
             f"input={grakel_mutag_folder()}",
             f"output={out_csv}",

@@ -10,9 +10,9 @@ import torch
 from omegaconf import OmegaConf
 from torch import nn
 
+from dlzoo.config.compose import CONFIG_DIR
 from dlzoo.errors import ConfigError
 from dlzoo.optim import WarmupCosine, build_optimizer, build_scheduler, param_groups
-from dlzoo.train import CONFIG_DIR
 
 
 def small_net() -> nn.Module:

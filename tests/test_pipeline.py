@@ -11,9 +11,9 @@ from graph_files import write_planetoid
 from omegaconf import OmegaConf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from dlzoo.config.compose import CONFIG_DIR, compose_config
 from dlzoo.errors import ConfigError
-from dlzoo.pipeline import build_net, train
-from dlzoo.train import CONFIG_DIR, compose_config
+from dlzoo.run.pipeline import build_net, train
 
 EXPERIMENTS = sorted(p.stem for p in (CONFIG_DIR / "experiment").glob("*.yaml"))
 METRICS_KEYS = {

@@ -12,17 +12,12 @@ import pytest
 import torch
 from torch import nn
 
-from dlzoo.data.image import DigitsDataModule
-from dlzoo.pipeline import train
-from dlzoo.probe import (
-    cluster_purity,
-    embed_all,
-    kmeans_scores,
-    probe_metrics,
-    representation_metrics,
-)
+from dlzoo.data.image.packaged import DigitsDataModule
+from dlzoo.run.pipeline import train
+from dlzoo.run.probe import cluster_purity, kmeans_scores, probe_metrics, representation_metrics
 from dlzoo.tasks.base import Task, embedding_table
 from dlzoo.tasks.classification import ClassificationTask
+from dlzoo.tasks.embedding import embed_all
 
 
 class _Embedder(Task):
@@ -110,7 +105,7 @@ def test_probe_cli_on_a_classifier_run(make_cfg, tmp_path) -> None:
     train(cfg)
     run_dir = Path(cfg.paths.output_dir)
     done = subprocess.run(
-        [sys.executable, "-m", "dlzoo.probe", f"run_dir={run_dir}"],
+        [sys.executable, "-m", "dlzoo.cli.probe", f"run_dir={run_dir}"],
         capture_output=True,
         text=True,
         check=False,
@@ -120,7 +115,7 @@ def test_probe_cli_on_a_classifier_run(make_cfg, tmp_path) -> None:
     assert f"test/probe_acc {written['test/probe_acc']:.4f}" in done.stdout
     assert 0.1 < written["test/probe_acc"] <= 1.0
     bad = subprocess.run(
-        [sys.executable, "-m", "dlzoo.probe", f"run_dir={tmp_path / 'nothing'}"],
+        [sys.executable, "-m", "dlzoo.cli.probe", f"run_dir={tmp_path / 'nothing'}"],
         capture_output=True,
         text=True,
         check=False,

@@ -12,11 +12,11 @@ import pytest
 import torch
 from PIL import Image
 
-from dlzoo.artefacts import rebuild
 from dlzoo.errors import ConfigError
-from dlzoo.generate import generate
-from dlzoo.pipeline import train
-from dlzoo.predict import predict
+from dlzoo.run.generate import generate
+from dlzoo.run.pipeline import train
+from dlzoo.run.predict import predict
+from dlzoo.run.rebuild import rebuild
 
 
 def _digit_pngs(folder: Path, count: int = 6) -> None:

@@ -32,7 +32,7 @@ def _train(log_dir: Path, *overrides: str, kill: bool = False) -> subprocess.Com
         "DLZOO_TEST_KILL": "1" if kill else "0",
     }
     return subprocess.run(
-        [sys.executable, "-m", "dlzoo.train", *overrides],
+        [sys.executable, "-m", "dlzoo.cli.train", *overrides],
         env=env,
         capture_output=True,
         text=True,

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from dlzoo.cli.runs import main
 from dlzoo.errors import ConfigError
-from dlzoo.runs import collect, main, render
+from dlzoo.run.runs_table import collect, render
 
 
 def _run(root: Path, name: str, overrides: list[str], metrics: dict | None) -> Path:
@@ -62,14 +63,14 @@ def test_one_row_per_run_with_its_experiment_overrides_and_status(logs: Path) ->
     assert rows["a"].cells()["baselines"] == "majority_acc 0.1"
 
 
-def test_sorting_by_a_metric_puts_runs_without_it_last(logs: Path) -> None:
-    from dlzoo.runs import _sort
+def testsort_rowsing_by_a_metric_puts_runs_without_it_last(logs: Path) -> None:
+    from dlzoo.run.runs_table import sort_rows
 
-    order = [r.run for r in _sort(collect(logs), "test/acc")]
+    order = [r.run for r in sort_rows(collect(logs), "test/acc")]
     assert order[:3] == ["b", "a", "d"] and set(order[3:]) == {"c", "e"}
-    assert [r.run for r in _sort(collect(logs), "-test/acc")][:3] == ["d", "a", "b"]
+    assert [r.run for r in sort_rows(collect(logs), "-test/acc")][:3] == ["d", "a", "b"]
     with pytest.raises(ConfigError, match="sort=test/f9: no run reports it"):
-        _sort(collect(logs), "test/f9")
+        sort_rows(collect(logs), "test/f9")
 
 
 def test_csv_and_markdown_hold_the_same_cells(logs: Path) -> None:
@@ -86,7 +87,7 @@ def test_csv_and_markdown_hold_the_same_cells(logs: Path) -> None:
 def test_the_command_takes_a_folder_and_refuses_a_missing_one(logs: Path, tmp_path: Path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     ok = subprocess.run(
-        [sys.executable, "-m", "dlzoo.runs", str(logs), "sort=test/acc"],
+        [sys.executable, "-m", "dlzoo.cli.runs", str(logs), "sort=test/acc"],
         capture_output=True,
         text=True,
         env=env,
@@ -94,7 +95,7 @@ def test_the_command_takes_a_folder_and_refuses_a_missing_one(logs: Path, tmp_pa
     assert ok.returncode == 0, ok.stderr
     assert ok.stdout.splitlines()[1].split()[0] == "b"
     bad = subprocess.run(
-        [sys.executable, "-m", "dlzoo.runs", str(tmp_path / "nope")],
+        [sys.executable, "-m", "dlzoo.cli.runs", str(tmp_path / "nope")],
         capture_output=True,
         text=True,
         env=env,

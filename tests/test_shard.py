@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dlzoo import shard
+from dlzoo.cli import shard
 
 
 def run(monkeypatch, capsys, *argv: str) -> tuple[int, str, str]:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dlzoo.threads import cpu_count
+from dlzoo.run.threads import cpu_count
 
 TINY = [
     "experiment=digits_cnn",

@@ -11,11 +11,11 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
+from dlzoo.config.trial_names import run_name
 from dlzoo.errors import ConfigError
-from dlzoo.runs import collect, swept_keys
-from dlzoo.sweeps.names import run_name
+from dlzoo.run.runs_table import collect, swept_keys
+from dlzoo.run.threads import apply_threads, cpu_count
 from dlzoo.sweeps.summary import summary_table
-from dlzoo.threads import apply_threads, cpu_count
 
 
 @pytest.fixture
@@ -63,8 +63,8 @@ def test_run_names_show_the_overrides_but_not_the_bookkeeping() -> None:
 
 
 def test_flat_hparams_keeps_the_class_names() -> None:
-    from dlzoo.report import flat_hparams
-    from dlzoo.train import compose_config
+    from dlzoo.config.compose import compose_config
+    from dlzoo.run.report import flat_hparams
 
     hparams = flat_hparams(compose_config(["experiment=digits_cnn"], "/tmp/unused"))
     assert hparams["model/class"] == "CNN" and hparams["optimizer/class"] == "Adam"

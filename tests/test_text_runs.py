@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from dlzoo.artefacts import save_run_config
-from dlzoo.build import build
-from dlzoo.export import export
-from dlzoo.pipeline import fit, report, score
-from dlzoo.train import compose_config
+from dlzoo.config.compose import compose_config
+from dlzoo.run.artefacts import save_run_config
+from dlzoo.run.build import build
+from dlzoo.run.export import export
+from dlzoo.run.pipeline import fit, report, score
 
 TOPICS = {
     "politics": "vote minister election party parliament policy",
@@ -84,7 +84,7 @@ def test_raw_strings_classify_in_a_fresh_process_as_in_memory(text_run, tmp_path
         [
             sys.executable,
             "-m",
-            "dlzoo.predict",
+            "dlzoo.cli.predict",
             f"run_dir={run_dir}",
             f"input={tmp_path / 'lines.txt'}",
             f"output={tmp_path / 'out.csv'}",

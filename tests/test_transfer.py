@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from dlzoo.artefacts import load_checkpoint, rebuild, save_run_config
-from dlzoo.build import build
+from dlzoo.config.compose import compose_config
 from dlzoo.errors import ConfigError
 from dlzoo.optim import build_optimizer
-from dlzoo.pipeline import fit, report, score
-from dlzoo.train import compose_config
-from dlzoo.transfer import blocks
+from dlzoo.run.artefacts import load_checkpoint, save_run_config
+from dlzoo.run.build import build
+from dlzoo.run.pipeline import fit, report, score
+from dlzoo.run.rebuild import rebuild
+from dlzoo.run.transfer import blocks
 
 
 def _train(cfg) -> Path:

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from dlzoo.config.compose import CONFIG_DIR
 from dlzoo.errors import ConfigError
-from dlzoo.train import CONFIG_DIR
 from dlzoo.tune.plan import make_plan
 
 
@@ -134,7 +134,7 @@ def test_stopped_trial_is_pruned_and_resumes_from_its_checkpoint(
     import ray.tune
 
     import dlzoo.tune.callback as callback
-    from dlzoo.pipeline import train
+    from dlzoo.run.pipeline import train
 
     reports: list[dict[str, Any]] = []
     saved = tmp_path / "reported.ckpt"
@@ -190,8 +190,8 @@ def no_ray_left():
 def test_small_asha_search_runs_locally(tmp_path: Path, capsys, no_ray_left) -> None:
     """4 trials of the BasicMotions GRU, 3 epochs at most, ASHA from epoch 1, one at a
     time (so the seeded search and ASHA's decisions are the same on every run)."""
-    from dlzoo.artefacts import rebuild
-    from dlzoo.tune.cli import tune
+    from dlzoo.cli.tune import tune
+    from dlzoo.run.rebuild import rebuild
 
     summary = tune(
         [

@@ -12,8 +12,9 @@ from urllib.error import HTTPError, URLError
 import numpy as np
 import pytest
 
-from dlzoo.data import download, image
+from dlzoo.data import download
 from dlzoo.data.download import RemoteFile
+from dlzoo.data.image import fashion
 
 FAKE_URL = "http://files.example.invalid/fashion/"
 
@@ -75,7 +76,7 @@ def tiny_fashion(server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> TinyFas
         payload = idx_gz(array)
         server.files[FAKE_URL + name] = payload
         table[name] = RemoteFile(FAKE_URL + name, hashlib.md5(payload).hexdigest())
-    monkeypatch.setattr(image, "FASHION_MNIST_FILES", table)
+    monkeypatch.setattr(fashion, "FASHION_MNIST_FILES", table)
     return TinyFashion(server, arrays)
 
 
@@ -83,11 +84,11 @@ def tiny_fashion(server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> TinyFas
 
 # key -> (class, constructor arguments) of the datamodules the fitted-state tests share
 DATAMODULES: dict[str, tuple[str, dict]] = {
-    "digits": ("dlzoo.data.image.DigitsDataModule", {}),
-    "mnist": ("dlzoo.data.image.MNISTDataModule", {}),
-    "sunspots": ("dlzoo.data.timeseries.SunspotsDataModule", {}),
-    "GunPoint": ("dlzoo.data.ucr.UCRDataModule", {"name": "GunPoint"}),
-    "JapaneseVowels": ("dlzoo.data.ucr.UCRDataModule", {"name": "JapaneseVowels"}),
+    "digits": ("dlzoo.data.image.packaged.DigitsDataModule", {}),
+    "mnist": ("dlzoo.data.image.packaged.MNISTDataModule", {}),
+    "sunspots": ("dlzoo.data.series.packaged.SunspotsDataModule", {}),
+    "GunPoint": ("dlzoo.data.series.ucr.UCRDataModule", {"name": "GunPoint"}),
+    "JapaneseVowels": ("dlzoo.data.series.ucr.UCRDataModule", {"name": "JapaneseVowels"}),
 }
 
 

@@ -14,10 +14,10 @@ from hydra.utils import get_class, instantiate
 from PIL import Image
 from torch import nn
 
-from dlzoo.data.image import DigitsDataModule
-from dlzoo.train import compose_config
+from dlzoo.config.compose import CONFIG_DIR, compose_config
+from dlzoo.data.image.packaged import DigitsDataModule
 
-CONF = Path(__file__).resolve().parents[2] / "conf" / "data"
+CONF = CONFIG_DIR / "data"
 OPTIONS = sorted(p.stem for p in CONF.glob("*.yaml"))
 # would download on setup: instantiated only (tu needs a dataset name)
 DOWNLOADS = {"fashion_mnist", "tu"}
@@ -72,7 +72,7 @@ def test_instantiates_and_sets_up(option: str, tmp_path: Path) -> None:
     if option == "text_folder":
         node.root = str(tmp_path / "texts")
     if option == "streaming":  # shards written from a source on first use
-        node.source = {"_target_": "dlzoo.data.image.DigitsDataModule", "seed": 3}
+        node.source = {"_target_": "dlzoo.data.image.packaged.DigitsDataModule", "seed": 3}
     if option == "text_csv":
         rows = "\n".join(f'"{c} word {i} ends.",{c}' for i in range(10) for c in "ab")
         (tmp_path / "texts.csv").write_text("text,label\n" + rows + "\n")

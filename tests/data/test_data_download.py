@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from dlzoo.data.download import RemoteFile, download_file, ensure_files, md5sum
-from dlzoo.data.image import read_idx
+from dlzoo.data.image.fashion import read_idx
 from dlzoo.errors import DataError
 
 URL = "http://files.example.invalid/a.bin"

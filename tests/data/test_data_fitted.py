@@ -15,10 +15,12 @@ from PIL import Image
 from torch import nn
 
 from dlzoo.data.base import DlzooDataModule
-from dlzoo.data.image import DigitsDataModule, ImageFolderDataModule, MNISTDataModule
+from dlzoo.data.image.folder import ImageFolderDataModule
+from dlzoo.data.image.packaged import DigitsDataModule, MNISTDataModule
 from dlzoo.data.memory import InMemoryDataModule
-from dlzoo.data.timeseries import SunspotsDataModule, sliding_windows
-from dlzoo.data.ucr import UCRDataModule, read_ucr
+from dlzoo.data.series.packaged import SunspotsDataModule
+from dlzoo.data.series.ucr import UCRDataModule, read_ucr
+from dlzoo.data.series.windows import sliding_windows
 from dlzoo.errors import DataError
 
 KEYS = ["digits", "sunspots", "JapaneseVowels"]

@@ -10,19 +10,16 @@ import pytest
 import torch
 from PIL import Image
 
-from dlzoo.data import image
-from dlzoo.data.image import (
-    DigitsDataModule,
-    FashionMNISTDataModule,
-    ImageFolderDataModule,
-    MNISTDataModule,
-)
+from dlzoo.data.image.datamodule import ImageDataModule
+from dlzoo.data.image.fashion import FashionMNISTDataModule
+from dlzoo.data.image.folder import ImageFolderDataModule
+from dlzoo.data.image.packaged import DigitsDataModule, MNISTDataModule
 from dlzoo.data.loaders import TensorBatchLoader
 from dlzoo.errors import ConfigError, DataError
 
 
 @functools.cache
-def ready(cls: type, **kwargs) -> image.ImageDataModule:
+def ready(cls: type, **kwargs) -> ImageDataModule:
     dm = cls(**kwargs)
     dm.prepare_data()
     dm.setup("fit")

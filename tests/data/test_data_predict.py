@@ -13,9 +13,9 @@ import torch
 from PIL import Image
 
 from dlzoo.data.base import PredictInputs
-from dlzoo.data.image import ImageFolderDataModule
-from dlzoo.data.timeseries import CSVSeriesDataModule
-from dlzoo.data.ucr import read_ucr
+from dlzoo.data.image.folder import ImageFolderDataModule
+from dlzoo.data.series.csv_files import CSVSeriesDataModule
+from dlzoo.data.series.ucr import read_ucr
 from dlzoo.errors import DataError
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from dlzoo.data.image import DigitsDataModule
+from dlzoo.data.image.packaged import DigitsDataModule
 from dlzoo.data.subsets import class_subset, first_per_class
 from dlzoo.errors import ConfigError, DataError
 

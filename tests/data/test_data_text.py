@@ -12,16 +12,17 @@ import torch
 from hydra.utils import get_class, instantiate
 from omegaconf import OmegaConf
 
+from dlzoo.config.compose import CONFIG_DIR
 from dlzoo.data.sequence_loader import PaddedSequenceLoader
-from dlzoo.data.text import TextDataModule
-from dlzoo.data.text_baseline import tfidf_logreg_accuracy
-from dlzoo.data.text_csv import TextCSVDataModule
-from dlzoo.data.text_folder import BBCNewsDataModule, TextFolderDataModule
-from dlzoo.data.text_preprocess import TextPreprocessor
-from dlzoo.data.tokenizer import TextTokenizer
+from dlzoo.data.text.baseline import tfidf_logreg_accuracy
+from dlzoo.data.text.csv_files import TextCSVDataModule
+from dlzoo.data.text.datamodule import TextDataModule
+from dlzoo.data.text.folder import BBCNewsDataModule, TextFolderDataModule
+from dlzoo.data.text.preprocess import TextPreprocessor
+from dlzoo.data.text.tokenizer import TextTokenizer
 from dlzoo.errors import ConfigError, DataError
 
-CONF = Path(__file__).resolve().parents[2] / "conf" / "data"
+CONF = CONFIG_DIR / "data"
 TOPICS = {
     "food": ["bread", "cheese", "soup", "pasta"],
     "sport": ["goal", "match", "team", "score"],
@@ -126,7 +127,7 @@ def test_empty_documents_are_dropped_and_counted(
     root = write_folder(tmp_path / "docs")
     (root / "tech" / "empty1.txt").write_text("<p> </p>\n")  # nothing left once tags go
     (root / "food" / "empty2.txt").write_text("   \n\n")
-    with caplog.at_level(logging.INFO, logger="dlzoo.data.text"):
+    with caplog.at_level(logging.INFO, logger="dlzoo.data.text.datamodule"):
         dm = ready(TextFolderDataModule(root, tokenizer=TOKENIZER))
     assert sum(len(idx) for idx in dm.split_indices.values()) == 30
     (message,) = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
@@ -185,7 +186,7 @@ def test_non_utf8_file_names_the_file_and_the_fix(
         DataError, match=r"pound\.txt is not utf-8 text .*data\.encoding_fallback=cp1252"
     ):
         ready(TextFolderDataModule(root, tokenizer=TOKENIZER))
-    with caplog.at_level(logging.INFO, logger="dlzoo.data.text_decoding"):
+    with caplog.at_level(logging.INFO, logger="dlzoo.data.text.decoding"):
         dm = ready(TextFolderDataModule(root, encoding_fallback="cp1252", tokenizer=TOKENIZER))
     assert any("pound.txt" in r.getMessage() and "cp1252" in r.getMessage() for r in caplog.records)
     texts = [t for stage in dm.texts.values() for t in stage]
@@ -460,7 +461,7 @@ def test_bbc_news() -> None:
 
 
 def test_a_csv_in_another_encoding_reads_with_data_encoding(tmp_path: Path) -> None:
-    from dlzoo.data.text_csv import TextCSVDataModule
+    from dlzoo.data.text.csv_files import TextCSVDataModule
 
     rows = [f"caf\u00e9 {c} story {i},{c}" for i in range(10) for c in "ab"]
     path = tmp_path / "latin.csv"

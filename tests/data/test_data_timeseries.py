@@ -20,15 +20,12 @@ from hypothesis import strategies as st
 from omegaconf import OmegaConf
 from torch import nn
 
+from dlzoo.config.compose import CONFIG_DIR
 from dlzoo.data.loaders import TensorBatchLoader
-from dlzoo.data.timeseries import (
-    AirlineDataModule,
-    CO2DataModule,
-    CSVSeriesDataModule,
-    SunspotsDataModule,
-    WindowedSeriesDataModule,
-    chronological_bounds,
-)
+from dlzoo.data.series.csv_files import CSVSeriesDataModule
+from dlzoo.data.series.packaged import AirlineDataModule, CO2DataModule, SunspotsDataModule
+from dlzoo.data.series.windowed import WindowedSeriesDataModule
+from dlzoo.data.series.windows import chronological_bounds
 from dlzoo.errors import ConfigError, DataError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -497,7 +494,7 @@ def test_a_blank_line_in_a_one_column_csv_is_a_missing_value(tmp_path: Path) -> 
 
 # ---------------------------------------------------------------------- configs
 
-CONF = REPO / "conf" / "data"
+CONF = CONFIG_DIR / "data"
 OPTIONS = ["sunspots", "airline", "co2", "series_csv"]
 
 

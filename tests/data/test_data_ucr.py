@@ -17,12 +17,13 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from torch import nn
 
-from dlzoo.data import ucr
+from dlzoo.config.compose import CONFIG_DIR
 from dlzoo.data.loaders import TensorBatchLoader
-from dlzoo.data.ucr import PaddedSequenceLoader, SequenceArrays, UCRDataModule
+from dlzoo.data.series import ucr
+from dlzoo.data.series.ucr import PaddedSequenceLoader, SequenceArrays, UCRDataModule
 from dlzoo.errors import ConfigError, DataError
 
-CONF = Path(__file__).resolve().parents[2] / "conf" / "data" / "ucr.yaml"
+CONF = CONFIG_DIR / "data" / "ucr.yaml"
 
 
 @functools.cache

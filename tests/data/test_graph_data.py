@@ -11,9 +11,9 @@ import pytest
 import torch
 from graph_files import write_graph, write_planetoid
 
-from dlzoo.data.karate import KarateDataModule
+from dlzoo.data.graph.karate import KarateDataModule
+from dlzoo.data.graph.tu import TUDataModule, grakel_mutag_folder, read_tu
 from dlzoo.data.state import check_plain
-from dlzoo.data.tu import TUDataModule, grakel_mutag_folder, read_tu
 from dlzoo.errors import ConfigError, DataError
 
 with warnings.catch_warnings():
@@ -268,7 +268,7 @@ def test_karate_state_without_data_gives_net_kwargs() -> None:
 
 
 def test_graph_csv_round_trip(tmp_path: Path) -> None:
-    from dlzoo.data.graph_csv import GraphCSVDataModule
+    from dlzoo.data.graph.csv_files import GraphCSVDataModule
 
     nodes, edges = write_graph(tmp_path / "g")
     dm = GraphCSVDataModule(nodes=nodes, edges=edges, seed=0)
@@ -302,7 +302,7 @@ def test_graph_csv_round_trip(tmp_path: Path) -> None:
 
 
 def test_graph_csv_folds_cover_the_labelled_nodes(tmp_path: Path) -> None:
-    from dlzoo.data.graph_csv import GraphCSVDataModule
+    from dlzoo.data.graph.csv_files import GraphCSVDataModule
 
     nodes, edges = write_graph(tmp_path / "g")
     tests = []
@@ -315,7 +315,7 @@ def test_graph_csv_folds_cover_the_labelled_nodes(tmp_path: Path) -> None:
 
 
 def bad_graph(tmp_path: Path, nodes: str | None = None, edges: str | None = None, **kwargs):
-    from dlzoo.data.graph_csv import GraphCSVDataModule
+    from dlzoo.data.graph.csv_files import GraphCSVDataModule
 
     node_file, edge_file = write_graph(tmp_path / "bad")
     if nodes is not None:
@@ -370,7 +370,7 @@ def test_graph_predict_needs_the_folder_and_the_features(tmp_path: Path) -> None
 
 
 def test_planetoid_fixture_loads_offline_with_the_public_split(tmp_path: Path) -> None:
-    from dlzoo.data.planetoid import PlanetoidDataModule
+    from dlzoo.data.graph.planetoid import PlanetoidDataModule
 
     write_planetoid(tmp_path / "Cora" / "raw")
     dm = PlanetoidDataModule(name="cora", root=tmp_path, download=False)
@@ -407,7 +407,7 @@ def test_planetoid_fixture_loads_offline_with_the_public_split(tmp_path: Path) -
 def test_planetoid_offline_is_one_data_error(tmp_path: Path, monkeypatch) -> None:
     from torch_geometric.datasets import Planetoid
 
-    from dlzoo.data.planetoid import PlanetoidDataModule
+    from dlzoo.data.graph.planetoid import PlanetoidDataModule
 
     def offline(self) -> None:
         raise OSError("Cannot connect to host github.com:443")

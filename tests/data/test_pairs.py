@@ -8,8 +8,8 @@ import functools
 import pytest
 import torch
 
-from dlzoo.data.image import DigitsDataModule
-from dlzoo.data.pairs import ClassIndex, PairDataModule, TripletDataModule
+from dlzoo.data.derived.pairs import ClassIndex, PairDataModule, TripletDataModule
+from dlzoo.data.image.packaged import DigitsDataModule
 from dlzoo.errors import ConfigError, DataError
 
 

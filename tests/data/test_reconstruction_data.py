@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from dlzoo.data.image import DigitsDataModule
-from dlzoo.data.reconstruction import BATCH_KEYS, ReconstructionDataModule
+from dlzoo.data.derived.reconstruction import BATCH_KEYS, ReconstructionDataModule
+from dlzoo.data.image.packaged import DigitsDataModule
 from dlzoo.errors import ConfigError
 
 

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from dlzoo.data.streaming_index import FORMAT, load_index, verify_shards
-from dlzoo.data.streaming_loader import StreamingLoader, worker_skips
-from dlzoo.data.streaming_write import ShardSink
+from dlzoo.data.streaming.index import FORMAT, load_index, verify_shards
+from dlzoo.data.streaming.loader import StreamingLoader, worker_skips
+from dlzoo.data.streaming.write import ShardSink
 from dlzoo.errors import DataError
 
 N, PER_SHARD = 103, 10

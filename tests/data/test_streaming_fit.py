@@ -11,13 +11,14 @@ import pytest
 import torch
 from PIL import Image
 
-from dlzoo.data import streaming_sources
-from dlzoo.data.image import DigitsDataModule, ImageFolderDataModule
+from dlzoo.data.image.folder import ImageFolderDataModule
+from dlzoo.data.image.packaged import DigitsDataModule
 from dlzoo.data.preprocess import AffineScaler
-from dlzoo.data.streaming import StreamingDataModule
-from dlzoo.data.streaming_fit import OnePassScaler
-from dlzoo.data.streaming_write import write_dataset
-from dlzoo.data.timeseries import CSVSeriesDataModule
+from dlzoo.data.series.csv_files import CSVSeriesDataModule
+from dlzoo.data.streaming import sources as streaming_sources
+from dlzoo.data.streaming.datamodule import StreamingDataModule
+from dlzoo.data.streaming.fit import OnePassScaler
+from dlzoo.data.streaming.write import write_dataset
 from dlzoo.errors import DataError
 
 
@@ -47,7 +48,7 @@ def _assert_same_fit(streamed: dict, in_memory: dict) -> None:
 
 
 def test_in_memory_source_streams_its_splits_with_the_same_mean_std(tmp_path: Path) -> None:
-    cfg = {"_target_": "dlzoo.data.image.DigitsDataModule", "seed": 5}
+    cfg = {"_target_": "dlzoo.data.image.packaged.DigitsDataModule", "seed": 5}
     write_dataset(cfg, tmp_path, samples_per_shard=300)
     dm, ref = _streaming(tmp_path), DigitsDataModule(seed=5)
     ref.setup()
@@ -71,7 +72,7 @@ def test_image_folder_is_written_file_by_file_with_the_same_split_and_fit(tmp_pa
             pixels = rng.integers(0, 256, (6, 6, 3), dtype=np.uint8)
             Image.fromarray(pixels).save(tmp_path / "images" / name / f"{i}.png")
     cfg = {
-        "_target_": "dlzoo.data.image.ImageFolderDataModule",
+        "_target_": "dlzoo.data.image.folder.ImageFolderDataModule",
         "root": str(tmp_path / "images"),
         "image_size": [6, 6],
         "seed": 2,
@@ -96,7 +97,7 @@ def test_csv_series_in_chunks_gives_the_in_memory_windows_scaler_and_mase(
     lines = ["load,temp"] + [f"{a:.4f},{b:.4f}" for a, b in zip(load, temp, strict=True)]
     (tmp_path / "s.csv").write_text("\n".join(lines) + "\n")
     cfg = {
-        "_target_": "dlzoo.data.timeseries.CSVSeriesDataModule",
+        "_target_": "dlzoo.data.series.csv_files.CSVSeriesDataModule",
         "path": str(tmp_path / "s.csv"),
         "value_columns": ["temp", "load"],
         "target_columns": ["load"],
@@ -119,7 +120,7 @@ def test_csv_series_in_chunks_gives_the_in_memory_windows_scaler_and_mase(
 
 
 def test_a_source_cache_is_written_once_and_rewritten_when_corrupt(tmp_path: Path) -> None:
-    source = {"_target_": "dlzoo.data.image.DigitsDataModule", "seed": 5, "batch_size": 8}
+    source = {"_target_": "dlzoo.data.image.packaged.DigitsDataModule", "seed": 5, "batch_size": 8}
     dm = StreamingDataModule(tmp_path, source=source)
     dm.prepare_data()
     shard = Path(dm.root) / "train-000000.tar.gz"

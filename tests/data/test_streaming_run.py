@@ -13,10 +13,10 @@ import pytest
 import torch
 from PIL import Image
 
-from dlzoo.data.image import MNISTDataModule
-from dlzoo.evaluate import evaluate
-from dlzoo.pipeline import train
-from dlzoo.predict import predict
+from dlzoo.data.image.packaged import MNISTDataModule
+from dlzoo.run.evaluate import evaluate
+from dlzoo.run.pipeline import train
+from dlzoo.run.predict import predict
 
 
 def test_mnist_streaming_trains_evaluates_and_predicts(make_cfg, tmp_path: Path) -> None:

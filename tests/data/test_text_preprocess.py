@@ -7,7 +7,7 @@ import io
 import pytest
 import torch
 
-from dlzoo.data.text_preprocess import DEFAULT_STEPS, STEPS, TextPreprocessor
+from dlzoo.data.text.preprocess import DEFAULT_STEPS, STEPS, TextPreprocessor
 from dlzoo.errors import ConfigError, DataError
 
 

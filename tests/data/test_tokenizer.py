@@ -9,7 +9,7 @@ import pytest
 import torch
 from tokenizers import Tokenizer, models, trainers
 
-from dlzoo.data.tokenizer import CLS, PAD, UNK, TextTokenizer
+from dlzoo.data.text.tokenizer import CLS, PAD, UNK, TextTokenizer
 from dlzoo.errors import ConfigError, DataError
 
 # counts: the 3, cat 2, sat 2, dog 1, ran 1

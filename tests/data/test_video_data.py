@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from dlzoo.data.image import MNISTDataModule
-from dlzoo.data.moving_digits import (
+from dlzoo.data.image.packaged import MNISTDataModule
+from dlzoo.data.video.folder import VideoFolderDataModule
+from dlzoo.data.video.moving_digits import (
     CLEAR_STEPS,
     DIRECTION_NAMES,
     MovingDigitsDataModule,
@@ -20,7 +21,6 @@ from dlzoo.data.moving_digits import (
     trajectories,
     velocities,
 )
-from dlzoo.data.video_folder import VideoFolderDataModule
 from dlzoo.errors import ConfigError, DataError
 
 CANVAS, DIGIT, FRAMES, SPEED = 20, 8, 8, 2.0

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from dlzoo.data.image import DigitsDataModule
+from dlzoo.data.derived.wrapped import WrappedDataModule
+from dlzoo.data.image.packaged import DigitsDataModule
 from dlzoo.data.loaders import TensorBatchLoader
-from dlzoo.data.wrapped import WrappedDataModule
 from dlzoo.errors import ConfigError
 
 

@@ -7,14 +7,14 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from dlzoo.build import build_net
-from dlzoo.data.image import DigitsDataModule
-from dlzoo.data.reconstruction import ReconstructionDataModule
+from dlzoo.config.compose import CONFIG_DIR
+from dlzoo.data.derived.reconstruction import ReconstructionDataModule
+from dlzoo.data.image.packaged import DigitsDataModule
 from dlzoo.errors import ConfigError
 from dlzoo.models.autoencoder import Autoencoder
 from dlzoo.models.decoder import ConvDecoder, DenseDecoder
 from dlzoo.models.dense import MLP
-from dlzoo.train import CONFIG_DIR
+from dlzoo.run.nets import build_net
 
 
 @pytest.mark.parametrize(

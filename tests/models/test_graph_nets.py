@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -14,13 +13,14 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from dlzoo.build import build_net
+from dlzoo.config.compose import CONFIG_DIR
 from dlzoo.errors import ConfigError
 from dlzoo.graph import pyg
 from dlzoo.models import create_model
 from dlzoo.models.graph_nets import GraphNet, example_batch
+from dlzoo.run.nets import build_net
 
-CONF = Path(__file__).resolve().parents[2] / "conf" / "model"
+CONF = CONFIG_DIR / "model"
 NETS = ["gcn", "sage", "gat", "gin", "graph_mlp"]
 
 

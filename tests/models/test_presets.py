@@ -13,11 +13,12 @@ import torch
 from hydra.utils import get_class, instantiate
 from omegaconf import OmegaConf
 
-from dlzoo.build import NESTED_NETS, build_net
+from dlzoo.config.compose import CONFIG_DIR
 from dlzoo.models import create_model, get_model_class, get_model_defaults, list_models
 from dlzoo.models.rnn import RecurrentNet
+from dlzoo.run.nets import NESTED_NETS, build_net
 
-CONF = Path(__file__).resolve().parents[2] / "conf" / "model"
+CONF = CONFIG_DIR / "model"
 CONFIGS = sorted(CONF.glob("*.yaml"))
 # what the datamodules provide; a sequence net takes a classification head here, a
 # forecaster only (no num_classes) the forecasting shapes

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 import torch
@@ -14,6 +13,7 @@ from hydra.utils import get_class, instantiate
 from omegaconf import OmegaConf
 from torch import nn
 
+from dlzoo.config.compose import CONFIG_DIR
 from dlzoo.errors import ConfigError
 from dlzoo.models import get_model_class
 from dlzoo.models.conv1d import ConvNet1d
@@ -324,7 +324,7 @@ def test_registered_names() -> None:
 
 # --------------------------------------------------------------------------- model YAMLs
 
-CONF = Path(__file__).resolve().parents[2] / "conf" / "model"
+CONF = CONFIG_DIR / "model"
 SEQUENCE_CONFIGS = ["rnn", "gru", "lstm", "gru_attention", "conv1d", "naive", "linear"]
 DATA_SHAPES = {"input_size", "num_classes", "horizon", "output_size", "window"}
 CLASSIFICATION = {"input_size": 3, "num_classes": 4}

@@ -4,21 +4,21 @@ fitted decision head; conf/model/siamese.yaml builds on wrapped image data."""
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 
 import pytest
 import torch
 from omegaconf import OmegaConf
 
-from dlzoo.build import build_net
-from dlzoo.data.image import DigitsDataModule
-from dlzoo.data.pairs import PairDataModule
+from dlzoo.config.compose import CONFIG_DIR
+from dlzoo.data.derived.pairs import PairDataModule
+from dlzoo.data.image.packaged import DigitsDataModule
 from dlzoo.errors import ConfigError
 from dlzoo.models import get_model_defaults, list_models
 from dlzoo.models.dense import MLP
 from dlzoo.models.siamese import DistanceDecision, SiameseNet
+from dlzoo.run.nets import build_net
 
-YAML = Path(__file__).resolve().parents[2] / "conf" / "model" / "siamese.yaml"
+YAML = CONFIG_DIR / "model" / "siamese.yaml"
 
 
 @functools.cache

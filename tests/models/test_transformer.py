@@ -14,13 +14,14 @@ from omegaconf import OmegaConf
 from torch import nn
 
 import dlzoo.models.transformer  # noqa: F401  (registers the net; models/__init__ may not yet)
+from dlzoo.config.compose import CONFIG_DIR
 from dlzoo.errors import ConfigError
 from dlzoo.models import create_model, get_model_class
 from dlzoo.models.transformer import TransformerNet
 
 VOCAB, FEATURES, STEPS = 13, 3, 7
 LENGTHS = torch.tensor([7, 2, 5, 1])
-YAML = Path(__file__).resolve().parents[2] / "conf" / "model" / "transformer.yaml"
+YAML = CONFIG_DIR / "model" / "transformer.yaml"
 
 
 def token_batch(seed: int = 0) -> torch.Tensor:
@@ -167,7 +168,7 @@ def test_onnx_export_takes_any_batch_and_length(tmp_path: Path) -> None:
     pytest.importorskip("onnxscript")
     model = TokensAndLengths(small_net(True, num_layers=1)).eval()
     path = tmp_path / "transformer.onnx"
-    # as dlzoo.export._onnx does, with the sequence axis dynamic too
+    # as dlzoo.run.export._onnx does, with the sequence axis dynamic too
     batch, steps = torch.export.Dim("batch", min=1), torch.export.Dim("steps", min=1)
     with torch.no_grad():
         torch.onnx.export(

@@ -3,7 +3,6 @@ a video datamodule's shapes, and which of them can see the order of the frames."
 
 from __future__ import annotations
 
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -11,14 +10,15 @@ import torch
 from omegaconf import OmegaConf
 from torch import nn
 
-from dlzoo.build import build_net
+from dlzoo.config.compose import CONFIG_DIR
 from dlzoo.errors import ConfigError
 from dlzoo.models.cnn import CNN
 from dlzoo.models.cnn_rnn import CnnRnn
 from dlzoo.models.conv3d import Conv3dNet
 from dlzoo.models.frame_average import FrameAverage
+from dlzoo.run.nets import build_net
 
-CONF = Path(__file__).resolve().parents[2] / "conf" / "model"
+CONF = CONFIG_DIR / "model"
 VIDEO = ("conv3d", "cnn_rnn", "frame_average")
 # what a moving-digits datamodule provides
 SHAPES = {

@@ -10,7 +10,7 @@ import torch
 
 from dlzoo.errors import ConfigError, TrainingError
 from dlzoo.models.autoencoder import Autoencoder
-from dlzoo.pipeline import build, fit, score
+from dlzoo.run.pipeline import build, fit, score
 from dlzoo.tasks.anomaly import (
     AnomalyTask,
     f1_threshold,

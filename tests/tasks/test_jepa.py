@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from dlzoo.data.image import DigitsDataModule
+from dlzoo.data.image.packaged import DigitsDataModule
 from dlzoo.errors import ConfigError
 from dlzoo.models.jepa import JEPAEncoder
 from dlzoo.tasks.jepa import JEPATask, ema_update, momentum_at

@@ -15,8 +15,8 @@ from dlzoo.errors import ConfigError
 from dlzoo.metrics.knn import knn_accuracy
 from dlzoo.models.dense import MLP
 from dlzoo.models.siamese import SiameseNet
-from dlzoo.pipeline import build, train
-from dlzoo.probe import embed_all
+from dlzoo.run.pipeline import build, train
+from dlzoo.tasks.embedding import embed_all
 from dlzoo.tasks.metric_learning import MetricLearningTask
 
 

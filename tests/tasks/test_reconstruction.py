@@ -12,9 +12,9 @@ import pytest
 import torch
 from torch import nn
 
-from dlzoo.data.image import DigitsDataModule
+from dlzoo.data.image.packaged import DigitsDataModule
 from dlzoo.errors import ConfigError
-from dlzoo.pipeline import train
+from dlzoo.run.pipeline import train
 from dlzoo.tasks.reconstruction import ReconstructionTask, kl_divergence
 
 

@@ -10,8 +10,8 @@ import pytest
 import torch
 from lightning.pytorch.callbacks import Callback
 
-from dlzoo.build import build
-from dlzoo.pipeline import fit, train
+from dlzoo.run.build import build
+from dlzoo.run.pipeline import fit, train
 
 
 class GradNorms(Callback):

@@ -38,7 +38,7 @@ import torch
 from lightning.pytorch.trainer.states import TrainerFn
 
 from dlzoo.callbacks.figures import _log_figure, _StageFigure, _writers
-from dlzoo.probe import batched
+from dlzoo.tasks.embedding import batched
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ Every checkpoint gets a ``dlzoo`` section of plain data (it loads with
 it was built with, and the random number generators' states (so a resumed run draws the
 same dropout masks and augmentations as an uninterrupted one). The datamodule's fitted
 preprocessing travels in Lightning's own datamodule entry (its ``state_dict``), which
-:func:`dlzoo.artefacts.fitted_state` reads.
+:func:`dlzoo.run.artefacts.fitted_state` reads.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ class RunState(Callback):
         model_name: the net's name (``conf/model`` option / registry name).
         net_kwargs: the shape arguments the net was built with, as plain data.
         transfer: for a net reused with ``init_from``, the source's architecture (see
-            :func:`dlzoo.transfer.source_spec`), so the run rebuilds without the source.
+            :func:`dlzoo.run.transfer.source_spec`), so the run rebuilds without the source.
     """
 
     def __init__(

@@ -67,7 +67,7 @@ class Autoencoder(ZooNet):
             if not isinstance(net, nn.Module):
                 raise ConfigError(
                     f"Autoencoder takes a built {role}, got {type(net).__name__}: build the "
-                    "model config with dlzoo.build.build_net, which fills its shapes"
+                    "model config with dlzoo.run.nets.build_net, which fills its shapes"
                 )
         decoder_latent = getattr(decoder, "latent_size", latent_size)
         if decoder_latent != latent_size:
@@ -151,7 +151,7 @@ class Autoencoder(ZooNet):
 # --------------------------------------------------------------------------- presets
 # The nets of conf/model/<name>.yaml under the same names (tests/models/test_presets.py
 # checks each against its YAML). Their encoder / decoder are config nodes: the pipeline
-# fills their shapes from the data and builds them (dlzoo.build.build_net).
+# fills their shapes from the data and builds them (dlzoo.run.nets.build_net).
 _LATENT = "${..latent_size}"
 _DENSE_ENCODER = {
     "_target_": "dlzoo.models.dense.MLP",

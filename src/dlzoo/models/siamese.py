@@ -121,7 +121,7 @@ class SiameseNet(ZooNet):
         if not isinstance(encoder, nn.Module):
             raise ConfigError(
                 f"SiameseNet takes a built encoder, got {type(encoder).__name__}: build the "
-                "model config with dlzoo.build.build_net, which fills its shapes"
+                "model config with dlzoo.run.nets.build_net, which fills its shapes"
             )
         self.encoder = encoder
         self.embedding_size = int(embedding_size)
@@ -175,7 +175,7 @@ class SiameseNet(ZooNet):
 
 
 # The preset of conf/model/siamese.yaml: its encoder is the YAML's nested config node,
-# which dlzoo.build.build_net builds with the data's shapes (create_model cannot).
+# which dlzoo.run.nets.build_net builds with the data's shapes (create_model cannot).
 SIAMESE_PRESET: dict[str, Any] = {
     "embedding_size": 32,
     "distance": "euclidean",

@@ -1,5 +1,5 @@
 """What the video nets built on an image net share: a nested ``backbone:`` (any image
-net of the zoo, its shapes filled from the data by :func:`dlzoo.build.build_net`) whose
+net of the zoo, its shapes filled from the data by :func:`dlzoo.run.nets.build_net`) whose
 own head classifies the clip, and the small CNN that ``cnn_rnn`` and ``frame_average``
 use by default."""
 
@@ -55,7 +55,7 @@ class BackboneVideoNet(ZooNet):
             raise ConfigError(
                 f"{type(self).__name__} takes a built image net as backbone, got "
                 f"{type(backbone).__name__}: build the model config with "
-                "dlzoo.build.build_net, which fills the backbone's shapes"
+                "dlzoo.run.nets.build_net, which fills the backbone's shapes"
             )
         self.backbone = backbone
         self.num_features = int(backbone.num_features)

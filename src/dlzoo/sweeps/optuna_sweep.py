@@ -8,7 +8,7 @@ instead, registered as ``hydra/sweeper: optuna`` with the same fields (``sampler
 
 Each round asks the study for ``n_jobs`` trials, launches them through the configured
 launcher (basic: one after another; joblib: side by side) and tells the study how each
-ended: its value, ``FAIL`` (``error.json``, see :mod:`dlzoo.sweeps.status`) or
+ended: its value, ``FAIL`` (``error.json``, see :mod:`dlzoo.run.status`) or
 ``PRUNED`` (``metrics.json`` status, see :mod:`dlzoo.sweeps.pruning`). With a
 ``storage`` (``sqlite:///sweep.db``) the study outlives the sweep: running the same
 command again continues it up to ``n_trials`` finished trials. At the end the best
@@ -30,9 +30,9 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
 from dlzoo.errors import ConfigError
+from dlzoo.run.status import read_status
 from dlzoo.sweeps.pruning import pruning_override
 from dlzoo.sweeps.space import Dimension, override_value, parse_space
-from dlzoo.sweeps.status import read_status
 
 __all__ = ["OptunaSweep", "to_distribution"]
 

@@ -3,7 +3,7 @@
 One row per trial: its swept parameters as columns, the optimised metric's value, its
 status (``ok`` / ``pruned`` / ``failed``, and the error line) and run directory; the
 best trial is marked in the ``best`` column and named under the Markdown table. The
-rows are :func:`dlzoo.runs.collect`'s, as ``dlzoo-runs`` shows them. Hydra calls
+rows are :func:`dlzoo.run.runs_table.collect`'s, as ``dlzoo-runs`` shows them. Hydra calls
 :class:`SweepSummary` at the end of every multirun (``hydra.callbacks`` in
 ``conf/hydra/default.yaml``), whichever sweeper and launcher ran it.
 """
@@ -20,7 +20,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from dlzoo.runs import RunRow, collect, swept_keys
+from dlzoo.run.runs_table import RunRow, collect, swept_keys
 
 __all__ = ["SweepSummary", "best_row", "summary_table", "write_summary"]
 

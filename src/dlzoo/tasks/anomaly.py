@@ -1,7 +1,7 @@
 """Anomaly detection by reconstruction error: an autoencoder trained on normal samples
 only reconstructs the others worse.
 
-The data (:class:`~dlzoo.data.reconstruction.ReconstructionDataModule` with
+The data (:class:`~dlzoo.data.derived.reconstruction.ReconstructionDataModule` with
 ``normal_classes``) trains on the normal classes; validation and test hold every class,
 each sample flagged ``anomaly`` when its class is not normal. A sample's score is its
 mean reconstruction error per pixel (the task's loss, from the latent mean); a sample

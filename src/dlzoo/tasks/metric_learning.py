@@ -36,8 +36,8 @@ from dlzoo.errors import ConfigError
 from dlzoo.metric_losses import contrastive_loss, distance_matrix, semi_hard_negatives, triplet_loss
 from dlzoo.metrics.knn import knn_accuracy
 from dlzoo.models.siamese import DistanceDecision
-from dlzoo.probe import embed_all, labelled_split
 from dlzoo.tasks.base import Task
+from dlzoo.tasks.embedding import embed_all, labelled_split
 
 METRIC_LOSSES = ("contrastive", "triplet")
 MINING = ("none", "semi_hard")
@@ -62,7 +62,7 @@ class MetricLearningTask(Task):
 
     Shapes:
         batch: pairs ``{"x", "x2", "same", ...}`` or triplets ``{"x", "positive",
-        "negative", "label", "negative_label"}`` (see :mod:`dlzoo.data.pairs`), images
+        "negative", "label", "negative_label"}`` (see :mod:`dlzoo.data.derived.pairs`), images
         (B, C, H, W); the net maps images to embeddings (B, D).
     """
 

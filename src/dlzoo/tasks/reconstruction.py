@@ -61,7 +61,7 @@ class ReconstructionTask(Task):
     Shapes:
         batch: a mapping with ``x`` (B, C, H, W), the net's input, and ``target`` (B,
         C, H, W), the clean image (e.g. from
-        :class:`~dlzoo.data.reconstruction.ReconstructionDataModule`).
+        :class:`~dlzoo.data.derived.reconstruction.ReconstructionDataModule`).
     """
 
     def __init__(

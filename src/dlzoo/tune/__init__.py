@@ -10,5 +10,5 @@ with ASHA / HyperBand and random or Optuna (TPE) sampling, locally or on a Ray c
 - :mod:`dlzoo.tune.search`: schedulers, searchers, the Tuner;
 - :mod:`dlzoo.tune.summary`: the results table, the best trial, what the scheduler
   stopped;
-- :mod:`dlzoo.tune.cli`: the console script.
+- :mod:`dlzoo.cli.tune`: the console script.
 """

@@ -17,9 +17,10 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from dlzoo.config.compose import CONFIG_DIR
+from dlzoo.config.overrides import check_overrides
 from dlzoo.errors import ConfigError
 from dlzoo.sweeps.space import Dimension, override_value, parse_space
-from dlzoo.train import CONFIG_DIR, check_overrides
 
 __all__ = ["SCHEDULERS", "SEARCHERS", "TunePlan", "make_plan", "split_overrides"]
 
@@ -159,7 +160,7 @@ def _trial_overrides(tune: DictConfig, argv: list[str]) -> list[str]:
 
 
 def _train_config(overrides: list[str]) -> DictConfig:
-    from dlzoo.train import compose_config
+    from dlzoo.config.compose import compose_config
 
     cfg = check_overrides(overrides)
     if cfg is not None:

@@ -24,7 +24,7 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from dlzoo.errors import ConfigError
-from dlzoo.threads import cpu_count
+from dlzoo.run.threads import cpu_count
 from dlzoo.tune.plan import TunePlan
 from dlzoo.tune.space import to_ray_space
 from dlzoo.tune.trial import TrialPlan, make_trainable

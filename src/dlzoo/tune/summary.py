@@ -17,9 +17,9 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from dlzoo.artefacts import OVERRIDES_FILE
-from dlzoo.runs import collect, render
-from dlzoo.sweeps.status import error_line, read_status
+from dlzoo.config.layout import OVERRIDES_FILE
+from dlzoo.run.runs_table import collect, render
+from dlzoo.run.status import error_line, read_status
 from dlzoo.tune.plan import TunePlan, describe
 
 __all__ = ["BEST_FILE", "SUMMARY_FILE", "TuneSummary", "summarize"]

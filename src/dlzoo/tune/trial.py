@@ -1,9 +1,9 @@
 """One Ray Tune trial = one dlzoo run directory (contract 4).
 
-A trial composes ``train.yaml`` with :func:`dlzoo.train.compose_config` from the
+A trial composes ``train.yaml`` with :func:`dlzoo.config.compose.compose_config` from the
 search's overrides and its own sampled values, plus ``threads=<its CPUs>`` (contract 1)
 and the :class:`~dlzoo.tune.callback.TuneReport` callback (``+callbacks.tune_report``,
-contract 3), and calls :func:`dlzoo.pipeline.train`. Its run directory is
+contract 3), and calls :func:`dlzoo.run.pipeline.train`. Its run directory is
 ``<tune dir>/<trial name>``: config, overrides, TensorBoard events, checkpoints and
 ``metrics.json`` like any run, so ``dlzoo-runs``, ``dlzoo-eval`` and ``dlzoo-predict``
 work on it. A trial that Tune paused (HyperBand) resumes in the same directory from
@@ -73,7 +73,7 @@ def _write_overrides(run_dir: Path, overrides: list[str]) -> None:
     """``.hydra/overrides.yaml`` as Hydra writes it, for dlzoo-runs and resume."""
     from omegaconf import OmegaConf
 
-    from dlzoo.artefacts import OVERRIDES_FILE
+    from dlzoo.config.layout import OVERRIDES_FILE
 
     path = run_dir / OVERRIDES_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -89,9 +89,9 @@ def run_trial(config: dict[str, Any], plan: TrialPlan) -> None:
     """
     from ray import tune
 
-    from dlzoo.pipeline import train
-    from dlzoo.sweeps.status import record_failure
-    from dlzoo.train import compose_config
+    from dlzoo.config.compose import compose_config
+    from dlzoo.run.pipeline import train
+    from dlzoo.run.status import record_failure
 
     run_dir = Path(plan.tune_dir) / tune.get_context().get_trial_name()
     command = trial_command(plan, config)

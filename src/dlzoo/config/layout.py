@@ -1,0 +1,20 @@
+"""What a run directory holds, by name, and the newest run of a task to resume."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+METRICS_FILE = "metrics.json"
+
+
+CONFIG_FILE = Path(".hydra") / "config.yaml"
+
+
+OVERRIDES_FILE = Path(".hydra") / "overrides.yaml"
+
+
+def latest_run(log_dir: str | Path, task_name: str) -> Path | None:
+    """The newest run directory of ``task_name`` that has a ``last.ckpt`` to resume."""
+    runs = Path(log_dir) / task_name / "runs"
+    found = sorted(p for p in runs.glob("*") if (p / "checkpoints" / "last.ckpt").is_file())
+    return found[-1] if found else None

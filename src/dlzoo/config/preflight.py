@@ -1,0 +1,112 @@
+"""What ``dlzoo-train`` checks before Hydra starts.
+
+:func:`preflight` catches what Hydra would report as a page of text or a traceback (an
+override it cannot parse, an unknown key or group option, an unwritable log directory)
+and turns ``resume=true`` into the latest run's own overrides, directory and
+``last.ckpt``; it composes the command line once for all of that (Hydra then composes
+it twice more, to choose the run mode and to run).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from dlzoo.config.compose import CONFIG_DIR, first_values
+from dlzoo.config.overrides import check_overrides
+from dlzoo.errors import ConfigError
+
+
+def _check_writable(log_dir: Path) -> None:
+    """Fail early on a log directory that cannot be written (Hydra would crash)."""
+    probe = log_dir / ".dlzoo-write-test"
+    try:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write to the log directory {log_dir} ({exc.strerror or exc}): set "
+            "paths.log_dir=DIR or DLZOO_LOG_DIR to a folder you can write"
+        ) from None
+
+
+def _key(override: str) -> str:
+    return override.split("=", 1)[0].lstrip("+~")
+
+
+def resume_overrides(overrides: list[str], cfg: DictConfig) -> list[str]:
+    """``resume=true``: the latest run of ``task_name`` continued in its own directory.
+
+    Returns:
+        That run's own overrides, then the new ones, then its run directory and its
+        ``last.ckpt``.
+
+    Raises:
+        ConfigError: no run of this task has a ``last.ckpt``.
+    """
+    from dlzoo.config.layout import OVERRIDES_FILE, latest_run
+
+    runs = Path(cfg.paths.log_dir) / cfg.task_name / "runs"
+    run = latest_run(cfg.paths.log_dir, cfg.task_name)
+    if run is None:
+        raise ConfigError(
+            f"resume=true: no run of task '{cfg.task_name}' under {runs} has a "
+            "checkpoints/last.ckpt; train it first, or pass ckpt_path=FILE"
+        )
+    own = OmegaConf.load(run / OVERRIDES_FILE) if (run / OVERRIDES_FILE).is_file() else []
+    dropped = {"resume", "ckpt_path", "hydra.run.dir"}
+    kept = [str(o) for o in own if _key(str(o)) not in dropped]
+    new = [o for o in overrides if _key(o) not in dropped]
+    last = run / "checkpoints" / "last.ckpt"
+    return [*kept, *new, "resume=true", f"hydra.run.dir={run}", f"ckpt_path={last}"]
+
+
+def sweeper_overrides(overrides: list[str]) -> list[str]:
+    """``overrides``, plus ``hydra.sweeper._target_=`` dlzoo's Optuna sweeper where the
+    search file names hydra-optuna-sweeper's class.
+
+    lightning-hydra-template's search files set that class explicitly; Hydra would
+    look for it among the installed plugins and stop. dlzoo's sweeper reads the same
+    fields, so the file runs unchanged with this one override added to the command
+    line (a Hydra override: not part of the runs' own overrides or names).
+    """
+    from hydra import compose, initialize_config_dir
+
+    from hydra_plugins.dlzoo_optuna_sweeper.config import ORIGINAL_TARGET, TARGET
+
+    if not any(
+        o.startswith(("hparams_search=", "hydra/sweeper=", "hydra.sweeper")) for o in overrides
+    ):
+        return overrides  # no search file chosen: nothing can name the other class
+    try:
+        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+            cfg = compose(
+                "train", overrides=first_values(overrides) or [], return_hydra_config=True
+            )
+        target = OmegaConf.select(cfg, "hydra.sweeper._target_", default=None)
+    except Exception:
+        return overrides  # Hydra reports the composition error itself
+    if target != ORIGINAL_TARGET:
+        return overrides
+    return [*overrides, f"hydra.sweeper._target_={TARGET}"]
+
+
+def preflight(overrides: list[str]) -> list[str]:
+    """Check the command line before Hydra starts; see the module docstring.
+
+    Returns:
+        The overrides to run with (changed by ``resume=true`` and by a search file
+        naming hydra-optuna-sweeper, see :func:`sweeper_overrides`).
+
+    Raises:
+        ConfigError: one line naming the problem and the fix.
+    """
+    cfg = check_overrides(overrides)
+    if cfg is None:
+        return overrides  # Hydra fails on the same composition and says why
+    _check_writable(Path(cfg.paths.log_dir))
+    if cfg.get("resume"):
+        return resume_overrides(overrides, cfg)
+    return sweeper_overrides(overrides)
