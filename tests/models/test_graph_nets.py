@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -17,10 +16,10 @@ from omegaconf import OmegaConf
 from dlzoo.build import build_net
 from dlzoo.errors import ConfigError
 from dlzoo.graph import pyg
-from dlzoo.models import create_model
+from dlzoo.models import create_model, model_config_dir
 from dlzoo.models.graph_nets import GraphNet, example_batch
 
-CONF = Path(__file__).resolve().parents[2] / "conf" / "model"
+CONF = model_config_dir()
 NETS = ["gcn", "sage", "gat", "gin", "graph_mlp"]
 
 

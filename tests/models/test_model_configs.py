@@ -11,7 +11,9 @@ import torch
 from hydra.utils import get_class, instantiate
 from omegaconf import OmegaConf
 
-CONF = Path(__file__).resolve().parents[2] / "conf" / "model"
+from dlzoo.models import model_config_dir
+
+CONF = model_config_dir()
 SHAPE_ARGS = {"in_channels", "image_size", "in_features", "num_classes"}
 
 

@@ -3,7 +3,6 @@ a video datamodule's shapes, and which of them can see the order of the frames."
 
 from __future__ import annotations
 
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -13,12 +12,13 @@ from torch import nn
 
 from dlzoo.build import build_net
 from dlzoo.errors import ConfigError
+from dlzoo.models import model_config_dir
 from dlzoo.models.cnn import CNN
 from dlzoo.models.cnn_rnn import CnnRnn
 from dlzoo.models.conv3d import Conv3dNet
 from dlzoo.models.frame_average import FrameAverage
 
-CONF = Path(__file__).resolve().parents[2] / "conf" / "model"
+CONF = model_config_dir()
 VIDEO = ("conv3d", "cnn_rnn", "frame_average")
 # what a moving-digits datamodule provides
 SHAPES = {
