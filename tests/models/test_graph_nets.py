@@ -13,14 +13,13 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from dlzoo.config.compose import CONFIG_DIR
 from dlzoo.errors import ConfigError
 from dlzoo.graph import pyg
-from dlzoo.models import create_model
+from dlzoo.models import create_model, model_config_dir
 from dlzoo.models.graph_nets import GraphNet, example_batch
 from dlzoo.run.nets import build_net
 
-CONF = CONFIG_DIR / "model"
+CONF = model_config_dir()
 NETS = ["gcn", "sage", "gat", "gin", "graph_mlp"]
 
 

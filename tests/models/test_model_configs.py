@@ -11,9 +11,9 @@ import torch
 from hydra.utils import get_class, instantiate
 from omegaconf import OmegaConf
 
-from dlzoo.config.compose import CONFIG_DIR
+from dlzoo.models import model_config_dir
 
-CONF = CONFIG_DIR / "model"
+CONF = model_config_dir()
 SHAPE_ARGS = {"in_channels", "image_size", "in_features", "num_classes"}
 
 

@@ -13,9 +13,8 @@ from hydra.utils import get_class, instantiate
 from omegaconf import OmegaConf
 from torch import nn
 
-from dlzoo.config.compose import CONFIG_DIR
 from dlzoo.errors import ConfigError
-from dlzoo.models import get_model_class
+from dlzoo.models import get_model_class, model_config_dir
 from dlzoo.models.conv1d import ConvNet1d
 from dlzoo.models.forecast import LinearForecast, NaiveForecast
 from dlzoo.models.rnn import AttentionRNN, RecurrentEncoder, RecurrentNet
@@ -324,7 +323,7 @@ def test_registered_names() -> None:
 
 # --------------------------------------------------------------------------- model YAMLs
 
-CONF = CONFIG_DIR / "model"
+CONF = model_config_dir()
 SEQUENCE_CONFIGS = ["rnn", "gru", "lstm", "gru_attention", "conv1d", "naive", "linear"]
 DATA_SHAPES = {"input_size", "num_classes", "horizon", "output_size", "window"}
 CLASSIFICATION = {"input_size": 3, "num_classes": 4}

@@ -25,12 +25,12 @@ with contextlib.suppress(ImportError):  # another family; covered here once it e
     import dlzoo.models.transformer  # noqa: F401
 
 VOCAB = 20
-# what a text datamodule provides (test_presets.py's TEXT)
+# what a text datamodule provides (test_create_model.py's TEXT)
 TEXT = {"vocab_size": VOCAB, "padding_idx": 0, "num_classes": 3}
 
 
 def text_net(name: str, **kwargs: Any) -> nn.Module:
-    """The registered preset ``name``, given the data's shapes that it takes."""
+    """The net ``name`` (its YAML), given the data's shapes that it takes."""
     params = inspect.signature(get_model_class(name)).parameters
     return create_model(name, **{k: v for k, v in TEXT.items() if k in params}, **kwargs)
 

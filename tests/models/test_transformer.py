@@ -14,14 +14,13 @@ from omegaconf import OmegaConf
 from torch import nn
 
 import dlzoo.models.transformer  # noqa: F401  (registers the net; models/__init__ may not yet)
-from dlzoo.config.compose import CONFIG_DIR
 from dlzoo.errors import ConfigError
-from dlzoo.models import create_model, get_model_class
+from dlzoo.models import create_model, get_model_class, model_config_dir
 from dlzoo.models.transformer import TransformerNet
 
 VOCAB, FEATURES, STEPS = 13, 3, 7
 LENGTHS = torch.tensor([7, 2, 5, 1])
-YAML = CONFIG_DIR / "model" / "transformer.yaml"
+YAML = model_config_dir() / "transformer.yaml"
 
 
 def token_batch(seed: int = 0) -> torch.Tensor:

@@ -10,15 +10,15 @@ import torch
 from omegaconf import OmegaConf
 from torch import nn
 
-from dlzoo.config.compose import CONFIG_DIR
 from dlzoo.errors import ConfigError
+from dlzoo.models import model_config_dir
 from dlzoo.models.cnn import CNN
 from dlzoo.models.cnn_rnn import CnnRnn
 from dlzoo.models.conv3d import Conv3dNet
 from dlzoo.models.frame_average import FrameAverage
 from dlzoo.run.nets import build_net
 
-CONF = CONFIG_DIR / "model"
+CONF = model_config_dir()
 VIDEO = ("conv3d", "cnn_rnn", "frame_average")
 # what a moving-digits datamodule provides
 SHAPES = {

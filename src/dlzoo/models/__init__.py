@@ -4,7 +4,7 @@ API (:class:`~dlzoo.models.base.ZooNet`: ``forward_features``, ``num_features``,
 
 Importing this package imports every family so that its nets register; use
 :func:`create_model` / :func:`list_models` to reach them by name (every
-``conf/model/<name>.yaml`` is a name).
+``conf/model/<name>.yaml`` is a name, its values the one copy of that preset).
 """
 
 # imported to register their nets
@@ -33,6 +33,7 @@ from dlzoo.models.registry import (
     get_model_class,
     get_model_defaults,
     list_models,
+    model_config_dir,
     register_model,
 )
 
@@ -43,5 +44,6 @@ __all__ = [
     "get_model_class",
     "get_model_defaults",
     "list_models",
+    "model_config_dir",
     "register_model",
 ]

@@ -15,14 +15,12 @@ reparameterisation trick), evaluation takes ``z = mu``. The KL term is the task'
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from torch import nn
 
 from dlzoo.errors import ConfigError
 from dlzoo.models.base import ZooNet
-from dlzoo.models.decoder import ConvDecoder, DenseDecoder, new_classifier
+from dlzoo.models.decoder import DenseDecoder, new_classifier
 from dlzoo.models.dense import MLP
 from dlzoo.models.registry import register_model
 
@@ -148,65 +146,6 @@ class Autoencoder(ZooNet):
         )
 
 
-# --------------------------------------------------------------------------- presets
-# The nets of conf/model/<name>.yaml under the same names (tests/models/test_presets.py
-# checks each against its YAML). Their encoder / decoder are config nodes: the pipeline
-# fills their shapes from the data and builds them (dlzoo.run.nets.build_net).
-_LATENT = "${..latent_size}"
-_DENSE_ENCODER = {
-    "_target_": "dlzoo.models.dense.MLP",
-    "num_classes": _LATENT,
-    "hidden_sizes": [256],
-    "activation": "relu",
-    "dropout": 0.0,
-    "batch_norm": False,
-}
-_DENSE_DECODER = {
-    "_target_": f"{DenseDecoder.__module__}.DenseDecoder",
-    "latent_size": _LATENT,
-    "hidden_sizes": [256],
-    "activation": "relu",
-    "batch_norm": False,
-    "dropout": 0.0,
-}
-AUTOENCODER_PRESETS: dict[str, dict[str, Any]] = {
-    "autoencoder": {
-        "latent_size": 32,
-        "variational": False,
-        "encoder": _DENSE_ENCODER,
-        "decoder": _DENSE_DECODER,
-    },
-    "conv_autoencoder": {
-        "latent_size": 32,
-        "variational": False,
-        "encoder": {
-            "_target_": "dlzoo.models.cnn.CNN",
-            "num_classes": _LATENT,
-            "blocks": [
-                {"type": "conv", "channels": 16, "stride": 2},
-                {"type": "conv", "channels": 32, "stride": 2},
-            ],
-            "head": "flatten",
-            "head_hidden_sizes": [],
-            "dropout": 0.0,
-            "activation": "relu",
-            "batch_norm": True,
-        },
-        "decoder": {
-            "_target_": f"{ConvDecoder.__module__}.ConvDecoder",
-            "latent_size": _LATENT,
-            "channels": [32, 16],
-            "activation": "relu",
-            "batch_norm": True,
-            "dropout": 0.0,
-        },
-    },
-    "vae": {
-        "latent_size": 16,
-        "variational": True,
-        "encoder": _DENSE_ENCODER,
-        "decoder": _DENSE_DECODER,
-    },
-}
-for _name, _defaults in AUTOENCODER_PRESETS.items():
-    register_model(_name, **_defaults)(Autoencoder)
+# its presets (autoencoder, conv_autoencoder, vae) are conf/model YAMLs, whose encoder /
+# decoder nodes the pipeline and create_model build with the data's shapes
+register_model("autoencoder")(Autoencoder)

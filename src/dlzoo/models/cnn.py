@@ -208,8 +208,8 @@ class CNN(ZooNet):
     Net API (see :mod:`dlzoo.models.base`): the features are the head's pooled (or
     flattened) feature map, before its dropout and dense layers; ``reset_head`` keeps
     the ``head_hidden_sizes`` layers and replaces the output layer. Registered as
-    ``cnn``, ``vgg_small``, ``resnet_small`` and ``inception_small``, each with the
-    blocks of its ``conf/model`` YAML (:data:`CNN_PRESETS`).
+    ``cnn``; ``vgg_small``, ``resnet_small`` and ``inception_small`` are the blocks of
+    their ``conf/model`` YAMLs.
 
     Shapes:
         input (B, in_channels, H, W); output (B, num_classes); features
@@ -309,48 +309,5 @@ class CNN(ZooNet):
         return net, torch.randn(batch_size, 1, 8, 8)
 
 
-# --------------------------------------------------------------------------- presets
-# The nets of conf/model/<name>.yaml under the same names, for create_model();
-# tests/models/test_presets.py checks each against its YAML. "cnn" comes first, so it
-# is the class's model_name.
-CNN_PRESETS: dict[str, dict[str, Any]] = {
-    "cnn": {
-        "blocks": [
-            {"type": "conv", "channels": 32},
-            {"type": "conv", "channels": 32, "pool": "max"},
-            {"type": "conv", "channels": 64},
-            {"type": "conv", "channels": 64, "pool": "max"},
-        ],
-        "dropout": 0.2,
-    },
-    "vgg_small": {
-        "blocks": [
-            {"type": "vgg", "channels": 32},
-            {"type": "vgg", "channels": 64, "dropout": 0.1},
-        ],
-        "dropout": 0.2,
-    },
-    "resnet_small": {
-        "blocks": [
-            {"type": "conv", "channels": 16},
-            {"type": "residual", "channels": 16, "stride": 1, "se_reduction": 4},
-            {"type": "residual", "channels": 32, "stride": 2, "se_reduction": 4},
-            {"type": "residual", "channels": 64, "stride": 2, "se_reduction": 4},
-        ],
-        "dropout": 0.1,
-    },
-    "inception_small": {
-        "blocks": [
-            {"type": "conv", "channels": 24},
-            {"type": "inception", "ch1x1": 8, "ch3x3red": 12, "ch3x3": 16,
-             "ch5x5red": 4, "ch5x5": 4, "pool_proj": 4},
-            {"type": "pool", "mode": "max", "size": 2},
-            {"type": "inception", "ch1x1": 16, "ch3x3red": 16, "ch3x3": 24,
-             "ch5x5red": 4, "ch5x5": 12, "pool_proj": 12},
-            {"type": "pool", "mode": "max", "size": 2},
-        ],
-        "dropout": 0.2,
-    },
-}  # fmt: skip
-for _name, _defaults in CNN_PRESETS.items():
-    register_model(_name, **_defaults)(CNN)
+# its presets (cnn, vgg_small, resnet_small, inception_small) are conf/model YAMLs
+register_model("cnn")(CNN)

@@ -4,15 +4,13 @@ where in each frame, the GRU how that changes over time."""
 
 from __future__ import annotations
 
-import copy
-
 import torch
 from torch import nn
 
 from dlzoo.errors import ConfigError
 from dlzoo.models.registry import register_model
 from dlzoo.models.rnn import CELLS
-from dlzoo.models.video_backbone import FRAME_BACKBONE, BackboneVideoNet
+from dlzoo.models.video_backbone import BackboneVideoNet
 
 __all__ = ["CnnRnn"]
 
@@ -78,10 +76,4 @@ class CnnRnn(BackboneVideoNet):
         return cls(cls._example_backbone()), torch.randn(batch_size, 4, 1, 8, 8)
 
 
-CNN_RNN_PRESET = {
-    "cell": "gru",
-    "num_layers": 1,
-    "dropout": 0.0,
-    "backbone": copy.deepcopy(FRAME_BACKBONE),
-}
-register_model("cnn_rnn", **CNN_RNN_PRESET)(CnnRnn)
+register_model("cnn_rnn")(CnnRnn)

@@ -16,8 +16,7 @@ from dlzoo.models.base import SequenceNet
 from dlzoo.models.registry import register_model
 
 
-# the preset of conf/model/conv1d.yaml
-@register_model("conv1d", dilation_base=2, dropout=0.1)
+@register_model("conv1d")
 class ConvNet1d(SequenceNet):
     """A stack of 1-d convolutions over time, pooled over the steps, then a head.
 

@@ -122,4 +122,4 @@ class Conv3dNet(ZooNet):
         return net, torch.randn(batch_size, 4, 1, 8, 8)
 
 
-register_model("conv3d", channels=[16, 32, 64], kernel_size=3, dropout=0.0)(Conv3dNet)
+register_model("conv3d")(Conv3dNet)

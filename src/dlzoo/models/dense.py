@@ -13,8 +13,7 @@ from dlzoo.models.base import ZooNet
 from dlzoo.models.registry import register_model
 
 
-# the preset of conf/model/mlp.yaml
-@register_model("mlp", hidden_sizes=[128, 64], dropout=0.1)
+@register_model("mlp")
 class MLP(ZooNet):
     """A multilayer perceptron classifier: the input is flattened, passed through
     hidden ``Linear -> [BatchNorm1d] -> activation -> [Dropout]`` layers and a final

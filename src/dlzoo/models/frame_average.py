@@ -4,13 +4,11 @@ opposite directions of motion look the same to it."""
 
 from __future__ import annotations
 
-import copy
-
 import torch
 from torch import nn
 
 from dlzoo.models.registry import register_model
-from dlzoo.models.video_backbone import FRAME_BACKBONE, BackboneVideoNet
+from dlzoo.models.video_backbone import BackboneVideoNet
 
 __all__ = ["FrameAverage"]
 
@@ -41,4 +39,4 @@ class FrameAverage(BackboneVideoNet):
         return cls(cls._example_backbone()), torch.randn(batch_size, 4, 1, 8, 8)
 
 
-register_model("frame_average", backbone=copy.deepcopy(FRAME_BACKBONE))(FrameAverage)
+register_model("frame_average")(FrameAverage)

@@ -204,8 +204,7 @@ def example_batch(num_graphs: int, node_features: int = 3, edge_features: int = 
     return geometric.Batch.from_data_list(graphs)
 
 
-# the preset of conf/model/gcn.yaml
-@register_model("gcn", hidden_size=64, num_layers=2, dropout=0.5, input_dropout=0.5)
+@register_model("gcn")
 class GCN(GraphNet):
     """Graph convolutional network (Kipf & Welling 2017) of our own
     :class:`~dlzoo.layers.gcn.GCNLayer`; ``data.edge_weight`` (E,) weighs the edges
@@ -218,8 +217,7 @@ class GCN(GraphNet):
         return conv(h, data.edge_index, getattr(data, "edge_weight", None))
 
 
-# the preset of conf/model/sage.yaml
-@register_model("sage", hidden_size=64, num_layers=2, dropout=0.5, input_dropout=0.0)
+@register_model("sage")
 class GraphSAGE(GraphNet):
     """GraphSAGE (Hamilton et al. 2017): PyG's ``SAGEConv``, a node's own features and
     the ``aggr`` of its neighbours', each through its own weights.
@@ -263,8 +261,7 @@ class GraphSAGE(GraphNet):
         return pyg("nn").SAGEConv(in_features, out_features, aggr=self.aggr)
 
 
-# the preset of conf/model/gat.yaml
-@register_model("gat", hidden_size=64, num_layers=2, dropout=0.5, input_dropout=0.5, heads=8)
+@register_model("gat")
 class GAT(GraphNet):
     """Graph attention network (Velickovic et al. 2018): PyG's ``GATConv`` with
     ``heads`` attention heads of ``hidden_size / heads`` features each, concatenated.
@@ -330,15 +327,7 @@ class GAT(GraphNet):
         return conv(h, data.edge_index, data.edge_attr)
 
 
-# the preset of conf/model/gin.yaml: the GIN paper's setup for graph classification
-@register_model(
-    "gin",
-    hidden_size=32,
-    num_layers=4,
-    dropout=0.5,
-    readout="sum",
-    jumping_knowledge="cat",
-)
+@register_model("gin")
 class GIN(GraphNet):
     """Graph isomorphism network (Xu et al. 2019): PyG's ``GINConv``, an MLP
     (Linear, BatchNorm, ReLU, Linear) on ``(1 + eps) * own + sum of the neighbours``.
@@ -395,8 +384,7 @@ class _NodeLinear(nn.Linear):
         return super().forward(x)
 
 
-# the preset of conf/model/graph_mlp.yaml
-@register_model("graph_mlp", hidden_size=64, num_layers=2, dropout=0.5, input_dropout=0.5)
+@register_model("graph_mlp")
 class GraphMLP(GraphNet):
     """The edge-free baseline: the same stack with a per-node ``Linear`` in place of
     each message-passing layer, so every node is classified from its own features

@@ -36,7 +36,6 @@ from dlzoo.models.base import ZooNet
 from dlzoo.models.registry import register_model
 
 
-# the preset of conf/model/jepa.yaml (the class's defaults)
 @register_model("jepa")
 class JEPAEncoder(ZooNet):
     """A vision transformer over image patches: the encoder of a JEPA.

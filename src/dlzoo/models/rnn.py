@@ -115,11 +115,6 @@ class RecurrentEncoder(nn.Module):
         return states, final
 
 
-# The presets of conf/model/{rnn,gru,lstm}.yaml; "recurrent" (registered first) is
-# the class's own name.
-@register_model("lstm", cell="lstm", pooling="last")
-@register_model("gru", cell="gru", pooling="last")
-@register_model("rnn", cell="rnn", pooling="last")
 @register_model("recurrent")
 class RecurrentNet(SequenceNet):
     """A recurrent net (RNN, GRU or LSTM) that pools its states into one head.
@@ -231,8 +226,6 @@ class RecurrentNet(SequenceNet):
         return net, torch.randn(batch_size, 6, 3)
 
 
-# the preset of conf/model/gru_attention.yaml
-@register_model("gru_attention", cell="gru", bidirectional=True)
 @register_model("attention_rnn")
 class AttentionRNN(RecurrentNet):
     """:class:`RecurrentNet` with ``pooling="attention"`` by default: a recurrent

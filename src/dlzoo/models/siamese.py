@@ -10,8 +10,6 @@ probability that two images show the same class, for verification.
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -174,25 +172,4 @@ class SiameseNet(ZooNet):
         return cls(encoder, embedding_size=4), torch.randn(batch_size, 1, 4, 4)
 
 
-# The preset of conf/model/siamese.yaml: its encoder is the YAML's nested config node,
-# which dlzoo.run.nets.build_net builds with the data's shapes (create_model cannot).
-SIAMESE_PRESET: dict[str, Any] = {
-    "embedding_size": 32,
-    "distance": "euclidean",
-    "normalize": True,
-    "encoder": {
-        "_target_": "dlzoo.models.cnn.CNN",
-        "num_classes": "${..embedding_size}",
-        "blocks": [
-            {"type": "conv", "channels": 16, "pool": "max"},
-            {"type": "conv", "channels": 32, "pool": "max"},
-            {"type": "conv", "channels": 64, "pool": "max"},
-        ],
-        "head": "gap",
-        "head_hidden_sizes": [],
-        "dropout": 0.0,
-        "activation": "relu",
-        "batch_norm": True,
-    },
-}
-register_model("siamese", **SIAMESE_PRESET)(SiameseNet)
+register_model("siamese")(SiameseNet)

@@ -1,7 +1,7 @@
 """Bags of words: a document is the mean of its tokens' vectors, then a head (lesson 4).
 
 The order of the words is thrown away; what is left is which words occur and how
-often. Two ways to give each word a vector, registered as two presets of one net:
+often. Two ways to give each word a vector, two presets (YAMLs) of one net:
 
 - ``bag_of_embeddings``: a learned embedding table of width ``embed_dim``, so similar
   words can end up with similar vectors and the head sees ``embed_dim`` features
@@ -46,9 +46,7 @@ def bigram_ids(tokens: torch.Tensor, buckets: int) -> torch.Tensor:
     return (tokens[:, :-1] * _PAIR_PRIME + tokens[:, 1:]) % buckets
 
 
-# the presets of conf/model/{bag_of_embeddings,bag_of_onehot}.yaml
-@register_model("bag_of_onehot", one_hot=True)
-@register_model("bag_of_embeddings", one_hot=False)
+@register_model("bag_of_embeddings")
 class BagOfEmbeddings(SequenceNet):
     """The mean of a document's token vectors over its real tokens, then a head.
 

@@ -27,9 +27,7 @@ __all__ = ["ATTENTIONS", "TextAttentionRNN", "TextRNN"]
 ATTENTIONS = ("additive", "dot")
 
 
-# the presets of conf/model/{text_gru,text_lstm}.yaml
-@register_model("text_lstm", cell="lstm", pooling="mean")
-@register_model("text_gru", cell="gru", pooling="mean")
+@register_model("text_gru")
 class TextRNN(RecurrentNet):
     """A learned token embedding, then a :class:`~dlzoo.models.rnn.RecurrentNet`
     over the vectors (see it for the cells, pooling and their papers).
@@ -129,8 +127,7 @@ class TextRNN(RecurrentNet):
         return net, torch.randint(1, 13, (batch_size, 7))
 
 
-# the preset of conf/model/text_gru_attention.yaml
-@register_model("text_gru_attention", cell="gru", bidirectional=True)
+@register_model("text_gru_attention")
 class TextAttentionRNN(TextRNN):
     """:class:`TextRNN` with ``pooling="attention"`` by default (additive, or
     ``attention="dot"``); ``last_attention`` holds the latest weights over the tokens

@@ -65,7 +65,6 @@ def _attention_map(weights: torch.Tensor, mask: torch.Tensor | None, cls: bool) 
     return (rows * real).sum(dim=1) / real.sum(dim=1)  # (B, T_k)
 
 
-# the preset of conf/model/transformer.yaml (the class's defaults)
 @register_model("transformer")
 class TransformerNet(SequenceNet):
     """A transformer encoder over a sequence, pooled, then a head.

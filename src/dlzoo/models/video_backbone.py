@@ -1,11 +1,9 @@
 """What the video nets built on an image net share: a nested ``backbone:`` (any image
 net of the zoo, its shapes filled from the data by :func:`dlzoo.run.nets.build_net`) whose
-own head classifies the clip, and the small CNN that ``cnn_rnn`` and ``frame_average``
-use by default."""
+own head classifies the clip (the default backbone of ``cnn_rnn`` and ``frame_average``
+is in their ``conf/model`` YAMLs)."""
 
 from __future__ import annotations
-
-from typing import Any
 
 import torch
 from torch import nn
@@ -13,24 +11,7 @@ from torch import nn
 from dlzoo.errors import ConfigError
 from dlzoo.models.base import ZooNet
 
-__all__ = ["FRAME_BACKBONE", "BackboneVideoNet"]
-
-# The default per-frame net: three conv stages (32 -> 16 -> 8 -> 4 pixels on the moving
-# digits) and a flatten head, which keeps *where* in the frame a digit is (a global
-# average pool would make the frame features blind to position, and so to motion).
-FRAME_BACKBONE: dict[str, Any] = {
-    "_target_": "dlzoo.models.cnn.CNN",
-    "blocks": [
-        {"type": "conv", "channels": 8, "pool": "max"},
-        {"type": "conv", "channels": 16, "pool": "max"},
-        {"type": "conv", "channels": 16, "pool": "max"},
-    ],
-    "head": "flatten",
-    "head_hidden_sizes": [],
-    "dropout": 0.0,
-    "activation": "relu",
-    "batch_norm": True,
-}
+__all__ = ["BackboneVideoNet"]
 
 
 class BackboneVideoNet(ZooNet):
