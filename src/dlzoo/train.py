@@ -75,6 +75,9 @@ def compose_config(overrides: list[str], run_dir: str | Path) -> DictConfig:
     from hydra.core.global_hydra import GlobalHydra
     from hydra.core.hydra_config import HydraConfig
 
+    from dlzoo.run_claim import forget_claims
+
+    forget_claims()  # each composition is another run: its hydra.run.dir is a new one
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         cfg = compose(
@@ -210,11 +213,14 @@ def check_overrides(overrides: list[str]) -> DictConfig | None:
 
 def _check_writable(log_dir: Path) -> None:
     """Fail early on a log directory that cannot be written (Hydra would crash)."""
-    probe = log_dir / ".dlzoo-write-test"
+    import tempfile
+
     try:
         log_dir.mkdir(parents=True, exist_ok=True)
-        probe.write_text("")
-        probe.unlink()
+        # a file of this process's own (runs starting together share the folder), gone
+        # when closed
+        with tempfile.TemporaryFile(dir=log_dir):
+            pass
     except OSError as exc:
         raise ConfigError(
             f"cannot write to the log directory {log_dir} ({exc.strerror or exc}): set "
