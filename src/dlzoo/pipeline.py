@@ -33,6 +33,7 @@ from dlzoo.artefacts import (
 from dlzoo.build import Run, build, build_net, check_pair, instantiate, instantiate_dict
 from dlzoo.callbacks.progress import say
 from dlzoo.checks import check_keys, validate_config
+from dlzoo.interrupt import interruptible
 from dlzoo.report import best_epoch, flat_hparams, result_line, run_status, scalars, stop_reason
 from dlzoo.threads import apply_threads
 
@@ -204,6 +205,7 @@ def _last_checkpoint(run: Run) -> str | None:
     return None
 
 
+@interruptible  # SIGINT / SIGTERM: last.ckpt, interrupted.json, exit 130 / 143
 def train(cfg: DictConfig) -> float | None:
     """Run one experiment from a composed config; see the module docstring.
 

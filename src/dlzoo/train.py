@@ -232,20 +232,40 @@ def _key(override: str) -> str:
     return override.split("=", 1)[0].lstrip("+~")
 
 
+def _named_run(overrides: list[str]) -> Path | None:
+    """The run that ``hydra.run.dir=RUN`` names beside ``resume=true`` (``None``: none).
+
+    Raises:
+        ConfigError: it has no ``last.ckpt``.
+    """
+    named = [o.split("=", 1)[1] for o in overrides if _key(o) == "hydra.run.dir"]
+    if not named:
+        return None
+    run = Path(named[-1])
+    if not (run / "checkpoints" / "last.ckpt").is_file():
+        raise ConfigError(
+            f"resume=true: hydra.run.dir={run} has no checkpoints/last.ckpt; give a run "
+            "directory that dlzoo-train printed, or leave hydra.run.dir out to continue "
+            "the task's latest run"
+        )
+    return run
+
+
 def resume_overrides(overrides: list[str], cfg: DictConfig) -> list[str]:
-    """``resume=true``: the latest run of ``task_name`` continued in its own directory.
+    """``resume=true``: the run that ``hydra.run.dir`` names, else the latest run of
+    ``task_name``, continued in its own directory.
 
     Returns:
         That run's own overrides, then the new ones, then its run directory and its
         ``last.ckpt``.
 
     Raises:
-        ConfigError: no run of this task has a ``last.ckpt``.
+        ConfigError: no run of this task (or the named run) has a ``last.ckpt``.
     """
     from dlzoo.artefacts import OVERRIDES_FILE, latest_run
 
     runs = Path(cfg.paths.log_dir) / cfg.task_name / "runs"
-    run = latest_run(cfg.paths.log_dir, cfg.task_name)
+    run = _named_run(overrides) or latest_run(cfg.paths.log_dir, cfg.task_name)
     if run is None:
         raise ConfigError(
             f"resume=true: no run of task '{cfg.task_name}' under {runs} has a "
