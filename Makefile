@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # The local CPU build: installed before the project so pip never pulls a CUDA build.
 TORCH ?= torch==2.13.0
 
-.PHONY: setup train test test-slow test-all lint bench clean
+.PHONY: setup train test test-ci test-slow test-all lint bench clean
 
 setup: $(VENV)/.installed
 
@@ -19,14 +19,22 @@ $(VENV)/.installed: pyproject.toml
 train: setup
 	$(BIN)/python scripts/train.py experiment=digits_cnn
 
+# every run prints its 20 slowest tests
+PYTEST := $(BIN)/python -m pytest -q --durations=20
+
 test: setup
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(PYTEST) -m "not slow"
+
+# the slow tests CI runs: one real training per modality against its target, a
+# kill-and-resume, a sweep and a DDP run (marked `ci`)
+test-ci: setup
+	$(PYTEST) -m "slow and ci"
 
 test-slow: setup
-	$(BIN)/python -m pytest -q -m slow
+	$(PYTEST) -m slow
 
 test-all: setup
-	$(BIN)/python -m pytest -q
+	$(PYTEST)
 
 lint: setup
 	$(BIN)/ruff check src tests scripts

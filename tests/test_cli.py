@@ -188,6 +188,28 @@ def test_preflight_composes_the_command_line_once(tmp_path: Path, monkeypatch) -
     assert len(calls) == 1
 
 
+def test_resume_continues_the_run_that_hydra_run_dir_names(tmp_path: Path, monkeypatch) -> None:
+    """What a run stopped by a signal prints to continue it: with several runs of the
+    task, resume=true alone would take the newest."""
+    import dlzoo.config.preflight as train
+    from dlzoo.errors import ConfigError
+
+    monkeypatch.setenv("DLZOO_LOG_DIR", str(tmp_path / "logs"))
+    runs = tmp_path / "logs" / "digits_cnn" / "runs"
+    for name in ("a", "b"):  # b is the newest
+        (runs / name / "checkpoints").mkdir(parents=True)
+        (runs / name / "checkpoints" / "last.ckpt").write_bytes(b"")
+        (runs / name / ".hydra").mkdir()
+        (runs / name / ".hydra" / "overrides.yaml").write_text(f"- seed={ord(name)}\n")
+    last = runs / "a" / "checkpoints" / "last.ckpt"
+    assert train.preflight(["resume=true"])[0] == "seed=98"
+    assert train.preflight(["resume=true", f"hydra.run.dir={runs / 'a'}"]) == [
+        *("seed=97", "resume=true", f"hydra.run.dir={runs / 'a'}", f"ckpt_path={last}")
+    ]
+    with pytest.raises(ConfigError, match=r"hydra.run.dir=\S+/c has no checkpoints/last.ckpt"):
+        train.preflight(["resume=true", f"hydra.run.dir={runs / 'c'}"])
+
+
 def test_cli_run_leaves_every_logger_complete(tmp_path: Path) -> None:
     """What is written last (the HPARAMS metrics, the CSV rows, the log's result line)
     is on disk when the process has exited: the quick exit skips no flush."""

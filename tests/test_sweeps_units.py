@@ -62,6 +62,23 @@ def test_run_names_show_the_overrides_but_not_the_bookkeeping() -> None:
     assert len(run_name(12, [f"model.k{i}=123456" for i in range(40)])) == 120
 
 
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        (["data.root=C:/x"], "1_data.root=C__x"),  # a Windows path as a swept value
+        (["+model.a:b=1"], "1_+model.a_b=1"),  # a key with a colon
+        (["model.note='<a>|\"b\"?*\\'"], "1_model.note=__a___b_____"),
+        (["model.act={name:relu}"], "1_model.act={name_relu}"),
+        # cut at the 120th character, just after a dot: Windows would drop the dot
+        ([f"model.tag={'x' * 107}.yz"], f"1_model.tag={'x' * 107}"),
+    ],
+)
+def test_trial_names_are_file_names_on_windows_too(overrides: list[str], expected: str) -> None:
+    name = run_name(1, overrides)
+    assert name == expected
+    assert not set(name) & set('<>:"/\\|?*') and not name.endswith((".", " "))
+
+
 def test_flat_hparams_keeps_the_class_names() -> None:
     from dlzoo.config.compose import compose_config
     from dlzoo.run.report import flat_hparams

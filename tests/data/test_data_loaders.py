@@ -67,6 +67,36 @@ def test_set_epoch_picks_the_permutation() -> None:
     assert torch.equal(loader.indices(2), epochs[2])
 
 
+def test_a_saved_place_in_an_epoch_continues_with_the_batches_not_yet_served() -> None:
+    """A checkpoint written mid-epoch (a run stopped by a signal) holds the loader's
+    state; the resumed run's loader serves the rest of that epoch, then whole ones."""
+    first = make_loader(shuffle=True, seed=3)
+    first.set_epoch(2)
+    served = iter(first)
+    seen = [next(served)[1] for _ in range(4)]
+    state = first.state_dict()
+    assert state == {"epoch": 2, "batches": 4}
+    resumed = make_loader(shuffle=True, seed=3)
+    resumed.load_state_dict(state)
+    resumed.set_epoch(2)
+    whole = make_loader(shuffle=True, seed=3)
+    whole.set_epoch(2)
+    assert torch.equal(torch.cat([*seen, epoch_ids(resumed)]), epoch_ids(whole))
+    assert resumed.state_dict() == {"epoch": 2, "batches": 11}
+    resumed.set_epoch(3)  # the next epoch is whole
+    whole.set_epoch(3)
+    assert torch.equal(epoch_ids(resumed), epoch_ids(whole))
+
+
+def test_an_epoch_end_state_changes_nothing_in_the_next_epoch() -> None:
+    resumed = make_loader(shuffle=True, seed=3)
+    resumed.load_state_dict({"epoch": 2, "batches": 11})
+    resumed.set_epoch(3)
+    whole = make_loader(shuffle=True, seed=3)
+    whole.set_epoch(3)
+    assert torch.equal(epoch_ids(resumed), epoch_ids(whole))
+
+
 def test_no_shuffle_keeps_the_order_and_drop_last_drops() -> None:
     assert torch.equal(epoch_ids(make_loader()), torch.arange(103))
     loader = make_loader(shuffle=True, drop_last=True)

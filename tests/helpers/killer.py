@@ -1,23 +1,32 @@
-"""A callback for the kill-and-resume test: SIGKILL its own process at a given step.
+"""A callback for the kill-and-resume tests: send its own process a signal at a given
+step (SIGKILL by default; SIGTERM / SIGINT as a scheduler or Ctrl-C would).
 
-It is added to a training subprocess by config (``+callbacks.kill._target_=...``) and
-acts only while ``DLZOO_TEST_KILL=1``, so the resumed run that inherits the same
-overrides trains on undisturbed.
+It is added to a training subprocess by config (``+callbacks.kill._target_=...``,
+``+callbacks.kill.signal=SIGTERM``) and acts only while ``DLZOO_TEST_KILL=1``, so the
+resumed run that inherits the same overrides trains on undisturbed.
 """
 
 from __future__ import annotations
 
 import os
-import signal
+from signal import Signals
 from typing import Any
 
 from lightning.pytorch.callbacks import Callback
 
 
 class KillAtStep(Callback):
-    def __init__(self, step: int) -> None:
+    """Send ``signal`` to this process at the end of global step ``step``.
+
+    Args:
+        step: the step.
+        signal: the signal's name, e.g. ``SIGTERM``.
+    """
+
+    def __init__(self, step: int, signal: str = "SIGKILL") -> None:
         self.step = int(step)
+        self.signum = Signals[signal]
 
     def on_train_batch_end(self, trainer: Any, *args: Any) -> None:
         if os.environ.get("DLZOO_TEST_KILL") == "1" and trainer.global_step == self.step:
-            os.kill(os.getpid(), signal.SIGKILL)
+            os.kill(os.getpid(), self.signum)

@@ -51,6 +51,9 @@ def compose_config(overrides: list[str], run_dir: str | Path | None = None) -> D
     from hydra.core.global_hydra import GlobalHydra
     from hydra.core.hydra_config import HydraConfig
 
+    from dlzoo.config.run_claim import forget_claims
+
+    forget_claims()  # each composition is another run: its hydra.run.dir is a new one
     GlobalHydra.instance().clear()
     given = [f"paths.output_dir={run_dir}"] if run_dir is not None else []
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):

@@ -20,11 +20,14 @@ from dlzoo.errors import ConfigError
 
 def _check_writable(log_dir: Path) -> None:
     """Fail early on a log directory that cannot be written (Hydra would crash)."""
-    probe = log_dir / ".dlzoo-write-test"
+    import tempfile
+
     try:
         log_dir.mkdir(parents=True, exist_ok=True)
-        probe.write_text("")
-        probe.unlink()
+        # a file of this process's own (runs starting together share the folder), gone
+        # when closed
+        with tempfile.TemporaryFile(dir=log_dir):
+            pass
     except OSError as exc:
         raise ConfigError(
             f"cannot write to the log directory {log_dir} ({exc.strerror or exc}): set "
@@ -36,20 +39,40 @@ def _key(override: str) -> str:
     return override.split("=", 1)[0].lstrip("+~")
 
 
+def _named_run(overrides: list[str]) -> Path | None:
+    """The run that ``hydra.run.dir=RUN`` names beside ``resume=true`` (``None``: none).
+
+    Raises:
+        ConfigError: it has no ``last.ckpt``.
+    """
+    named = [o.split("=", 1)[1] for o in overrides if _key(o) == "hydra.run.dir"]
+    if not named:
+        return None
+    run = Path(named[-1])
+    if not (run / "checkpoints" / "last.ckpt").is_file():
+        raise ConfigError(
+            f"resume=true: hydra.run.dir={run} has no checkpoints/last.ckpt; give a run "
+            "directory that dlzoo-train printed, or leave hydra.run.dir out to continue "
+            "the task's latest run"
+        )
+    return run
+
+
 def resume_overrides(overrides: list[str], cfg: DictConfig) -> list[str]:
-    """``resume=true``: the latest run of ``task_name`` continued in its own directory.
+    """``resume=true``: the run that ``hydra.run.dir`` names, else the latest run of
+    ``task_name``, continued in its own directory.
 
     Returns:
         That run's own overrides, then the new ones, then its run directory and its
         ``last.ckpt``.
 
     Raises:
-        ConfigError: no run of this task has a ``last.ckpt``.
+        ConfigError: no run of this task (or the named run) has a ``last.ckpt``.
     """
     from dlzoo.config.layout import OVERRIDES_FILE, latest_run
 
     runs = Path(cfg.paths.log_dir) / cfg.task_name / "runs"
-    run = latest_run(cfg.paths.log_dir, cfg.task_name)
+    run = _named_run(overrides) or latest_run(cfg.paths.log_dir, cfg.task_name)
     if run is None:
         raise ConfigError(
             f"resume=true: no run of task '{cfg.task_name}' under {runs} has a "

@@ -6,8 +6,9 @@ by ``${now:...}`` would then differ between processes (they start milliseconds o
 other nodes, seconds apart): rank zero would write the checkpoints and ``metrics.json``
 into one folder and every other rank would leave a folder of its own behind.
 
-``${dlzoo.run_name:FORMAT}`` (``conf/hydra/default.yaml``'s ``run.dir``) names the run
-after the launcher's job instead, which every process of the job sees alike:
+``conf/hydra/default.yaml``'s ``run.dir`` (``${dlzoo.run_dir:...}``, see
+:mod:`dlzoo.config.run_claim`) and ``${dlzoo.run_name:FORMAT}`` name the run after the
+launcher's job instead, which every process of the job sees alike:
 
 - ``torchrun`` with more than one process: ``torchrun-<TORCHELASTIC_RUN_ID>`` (the
   ``--rdzv-id``; torchrun's default id ``none`` is not unique and is not used);

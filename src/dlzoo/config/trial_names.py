@@ -21,7 +21,9 @@ RESOLVER = "dlzoo.trial_name"
 BOOKKEEPING_KEYS = ("experiment", "hparams_search", "callbacks.optuna_pruning")
 BOOKKEEPING_PREFIXES = ("paths.", "hydra.", "callbacks.optuna_pruning.")
 MAX_NAME = 120
-_UNSAFE = re.compile(r"[^\w.,=+\-\[\]{}:]")
+# anything else (``/``, ``:`` of ``data.root=C:/x``, the rest of what Windows forbids in
+# a file name) becomes ``_``
+_UNSAFE = re.compile(r"[^\w.,=+\-\[\]{}]")
 # a sampler's float (optimizer.lr=0.0030271829277346246) shown to 4 digits in the name
 _LONG_FLOAT = re.compile(r"(?<![\w.])\d+\.\d{5,}(e-?\d+)?(?![\w.])")
 
@@ -42,8 +44,9 @@ def shown_overrides(overrides: Iterable[str]) -> list[str]:
 
 
 def run_name(num: int | str, overrides: Iterable[str]) -> str:
-    """``<num>_<overrides>``: safe as one directory name (no ``/``), long floats to 4
-    digits, at most :data:`MAX_NAME` characters (the job number keeps names unique).
+    """``<num>_<overrides>``: safe as one directory name on every system (no ``/`` or
+    ``:``), long floats to 4 digits, at most :data:`MAX_NAME` characters (the job number
+    keeps names unique).
 
     Args:
         num: the job number in its multirun.
@@ -53,7 +56,7 @@ def run_name(num: int | str, overrides: Iterable[str]) -> str:
         lambda m: f"{float(m.group()):.4g}", ",".join(shown_overrides(overrides))
     )
     name = f"{num}_{_UNSAFE.sub('_', shown)}" if shown else str(num)
-    return name[:MAX_NAME]
+    return name[:MAX_NAME].rstrip(".")  # Windows drops a trailing dot
 
 
 def register_resolver() -> None:

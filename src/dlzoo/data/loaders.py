@@ -10,13 +10,17 @@ through a ``DataLoader``.
 Lightning accepts it as a train / val / test dataloader: it is an iterable with
 ``__len__``, and it has a ``sampler.set_epoch`` that Lightning calls at the start of each
 epoch (as it does for a ``DistributedSampler``), so a resumed run draws the same
-permutations as an uninterrupted one.
+permutations as an uninterrupted one. Its ``state_dict`` (the epoch and the batches
+served of it), which Lightning keeps in every checkpoint, makes a run resumed from a
+checkpoint written mid-epoch (a run stopped by a signal, :mod:`dlzoo.run.interrupt`) serve
+exactly the batches of that epoch it had not yet trained on.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -131,6 +135,9 @@ class TensorBatchLoader:
         # then also reads `batch_sampler`, which a loader without one has as None
         self.sampler = SequentialEpochClock(range(n)) if not shuffle else EpochClock()
         self.batch_sampler = None
+        # the iteration in progress (epoch, batches served) and a checkpoint's to continue
+        self._epoch, self._served = 0, 0
+        self._resume: tuple[int, int] | None = None
 
     @property
     def num_samples(self) -> int:
@@ -160,6 +167,20 @@ class TensorBatchLoader:
     def set_epoch(self, epoch: int) -> None:
         """Draw the next iteration's permutation for ``epoch`` (as ``DistributedSampler``)."""
         self.sampler.set_epoch(epoch)
+
+    def state_dict(self) -> dict[str, int]:
+        """``{"epoch", "batches"}``: the epoch being served and how many of its batches
+        were; Lightning keeps it in checkpoints (as ``fit_loop``'s ``combined_loader``)."""
+        return {"epoch": self._epoch, "batches": self._served}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue epoch ``state["epoch"]`` after its first ``state["batches"]`` batches.
+
+        The next iteration does, if it is of that epoch (Lightning sets the epoch before
+        it iterates); an epoch-end checkpoint's state then names the finished epoch and
+        changes nothing.
+        """
+        self._resume = (int(state["epoch"]), int(state["batches"]))
 
     def indices(self, epoch: int) -> Tensor:
         """The sample indices this rank visits in ``epoch``, in order.
@@ -198,7 +219,10 @@ class TensorBatchLoader:
         epoch = self.sampler.epoch
         # advance for plain loops; Lightning overwrites it through set_epoch
         self.sampler.epoch = epoch + 1
-        order = self.indices(epoch)
+        skip = self._resume[1] if self._resume and self._resume[0] == epoch else 0
+        self._resume = None
+        self._epoch, self._served = epoch, skip
+        order = self.indices(epoch)[skip * self.batch_size :]
         # One gather per chunk of batches, then each batch is a view of the chunk: a
         # small gather per batch wakes the CPU's worker threads every time, which cost
         # more than the copy. index_select, not t[idx]: advanced indexing of a 4-d
@@ -211,4 +235,5 @@ class TensorBatchLoader:
                 first, *rest = (t[start : start + self.batch_size] for t in gathered)
                 if self.transform is not None:  # augmentation: the inputs, always first
                     first = self.transform(first)
+                self._served += 1
                 yield (first, *rest)

@@ -211,12 +211,14 @@ def _fit_parts(
     the loggers and the Trainer."""
     from dlzoo.callbacks.ddp import SyncNormStats
     from dlzoo.callbacks.run_state import RunState
+    from dlzoo.run.interrupt import StopOnSignal
 
     callbacks = [
         *instantiate_dict(cfg.get("callbacks")),
         *(transfer.callbacks if transfer else []),
         RunState(model_name, net_kwargs, transfer.spec if transfer else None),
         SyncNormStats(),  # DDP: every rank evaluates (and saves) the same statistics
+        StopOnSignal(),  # SIGINT / SIGTERM end training between steps, with a last.ckpt
     ]
     loggers = instantiate_dict(cfg.get("logger"))
     return callbacks, loggers, _trainer(cfg, callbacks, loggers)

@@ -34,6 +34,7 @@ from dlzoo.run.artefacts import (
     write_json_atomic,
 )
 from dlzoo.run.build import Run, build, check_pair
+from dlzoo.run.interrupt import interruptible
 from dlzoo.run.nets import build_net
 from dlzoo.run.report import best_epoch, flat_hparams, result_line, run_status, scalars, stop_reason
 from dlzoo.run.threads import apply_threads
@@ -224,6 +225,7 @@ def _train_source(cfg: DictConfig) -> None:
         train(compose_config(overrides))
 
 
+@interruptible  # SIGINT / SIGTERM: last.ckpt, interrupted.json, exit 130 / 143
 def train(cfg: DictConfig) -> float | None:
     """Run one experiment from a composed config; see the module docstring.
 

@@ -1,6 +1,12 @@
 """Every run under a folder as one row: the experiment, the overrides typed for it,
-its status and final metrics (what ``dlzoo-runs`` prints and a multirun's summary
-holds).
+the headline test metric beside its baselines, the best epoch, the fit time and a
+status: ``ok``; ``pruned`` (stopped by an Optuna pruner); ``failed`` (a sweep's trial
+that raised: its ``error.json``, whose line is in the ``error`` column); ``interrupted``
+(stopped by SIGINT / SIGTERM, resumable: its ``interrupted.json``); ``unfinished`` for a
+run without any of these (killed, still running, or stopped by bad input). A
+cross-validated run is one row with its mean ± std; its ``fold_k`` directories are not
+listed again. ``dlzoo-runs`` prints these rows; a multirun's summary holds them
+(:mod:`dlzoo.sweeps.summary`).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""A trial's status (``ok`` / ``pruned`` / ``failed`` / ``unfinished``) and what a
-trial that raises inside a multirun leaves behind.
+"""A trial's status (``ok`` / ``pruned`` / ``failed`` / ``interrupted`` / ``unfinished``)
+and what a trial that raises inside a multirun leaves behind.
 
 In a multirun a trial that raises must not end the sweep: it writes
 ``<run_dir>/error.json`` (``{"status": "failed", "error": "Type: one line", ...}``),
@@ -22,6 +22,7 @@ from dlzoo.run.artefacts import write_json_atomic
 
 __all__ = [
     "ERROR_FILE",
+    "INTERRUPTED_FILE",
     "error_line",
     "in_multirun",
     "read_status",
@@ -30,6 +31,8 @@ __all__ = [
 ]
 
 ERROR_FILE = "error.json"
+# a run stopped by SIGINT / SIGTERM, resumable from its last.ckpt (dlzoo.run.interrupt)
+INTERRUPTED_FILE = "interrupted.json"
 log = logging.getLogger(__name__)
 
 
@@ -105,7 +108,9 @@ def read_status(run_dir: Path) -> tuple[str, str, dict[str, Any]]:
 
     Returns:
         ``(status, error line, payload)``: ``failed`` with its ``error.json``,
-        ``ok`` / ``pruned`` with its ``metrics.json``, or ``unfinished`` with ``{}``.
+        ``ok`` / ``pruned`` with its ``metrics.json``, ``interrupted`` with its
+        ``interrupted.json`` (a run finished after it was resumed is ``ok``), or
+        ``unfinished`` with ``{}``.
     """
     error = run_dir / ERROR_FILE
     if error.is_file():
@@ -115,4 +120,7 @@ def read_status(run_dir: Path) -> tuple[str, str, dict[str, Any]]:
     if metrics.is_file():
         payload = json.loads(metrics.read_text())
         return str(payload.get("status", "ok")), "", payload
+    interrupted = run_dir / INTERRUPTED_FILE
+    if interrupted.is_file():
+        return "interrupted", "", json.loads(interrupted.read_text())
     return "unfinished", "", {}
