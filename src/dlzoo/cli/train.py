@@ -65,6 +65,8 @@ def _hydra_main(cfg: DictConfig) -> float | None:
 
 def main() -> None:
     """Console script ``dlzoo-train``."""
+    # private, and kept: Hydra has no public parser of its own command line, which the
+    # preflight must read exactly as @hydra.main will
     from hydra._internal.utils import get_args_parser
 
     from dlzoo.cli.frame import quick_exit

@@ -91,7 +91,9 @@ def upgrade_targets(node: DictConfig | ListConfig) -> int:
         changed += 1
     keys = list(node.keys()) if isinstance(node, DictConfig) else range(len(node))
     for key in keys:
-        child = node._get_node(key)  # the node itself: its interpolations stay unresolved
+        # private, and kept: OmegaConf has no public way to read a child node without
+        # resolving its interpolations (${hydra:...} cannot resolve outside a run)
+        child = node._get_node(key)
         if isinstance(child, DictConfig | ListConfig):
             changed += upgrade_targets(child)
     return changed

@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
-import importlib
 import inspect
+import pkgutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -232,25 +232,20 @@ def _load(path: Path) -> DictConfig:
 
 
 def _locate(dotted: str, where: str) -> Any:
-    """The object at ``dotted`` (``pkg.module.Class`` or ``pkg.module.Class.method``)."""
-    parts = dotted.split(".")
-    for i in range(len(parts), 0, -1):
-        module_name = ".".join(parts[:i])
-        try:
-            obj: Any = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            # a missing module of the path: try a shorter one; a missing dependency of
-            # an existing module is that module's error
-            if exc.name and module_name.startswith(exc.name):
-                continue
+    """The object at ``dotted`` (``pkg.module.Class`` or ``pkg.module.Class.method``).
+
+    Raises:
+        ConfigError: nothing of that name can be imported.
+    """
+    try:
+        return pkgutil.resolve_name(dotted)
+    except (ImportError, AttributeError, ValueError) as exc:
+        # a missing dependency of an existing module is that module's error
+        if isinstance(exc, ModuleNotFoundError) and exc.name and not dotted.startswith(exc.name):
             raise
-        try:
-            for attr in parts[i:]:
-                obj = getattr(obj, attr)
-        except AttributeError:
-            break
-        return obj
-    raise ConfigError(f"{where}: _target_ {dotted!r} names nothing that can be imported")
+        raise ConfigError(
+            f"{where}: _target_ {dotted!r} names nothing that can be imported"
+        ) from None
 
 
 def _name(target: Any) -> str:

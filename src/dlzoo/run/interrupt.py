@@ -144,6 +144,7 @@ class StopOnSignal(Callback):
         # loader, but a task with a scheduler builds it earlier, in
         # configure_optimizers (estimated_stepping_batches), before the checkpoint's
         # loop state is read: hand it over now (a no-op where it was, or for a new run).
+        # (private: Lightning has no public call that hands a loader its saved state)
         trainer.fit_loop._load_combined_loader_states()
 
     def on_validation_end(self, trainer: Any, pl_module: Any) -> None:

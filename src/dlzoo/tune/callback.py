@@ -26,6 +26,9 @@ from __future__ import annotations
 
 import lightning.pytorch as pl
 from lightning.pytorch.trainer.states import TrainerFn
+
+# private, and kept: Ray exposes no public handle on the running trial's session, whose
+# state (stopped by the scheduler, training finished) the report needs
 from ray.train._internal.session import get_session
 from ray.tune.integration.pytorch_lightning import TuneReportCheckpointCallback
 

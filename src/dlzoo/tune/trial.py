@@ -115,6 +115,7 @@ def _finish_training_thread() -> None:
     own ``finish`` releases that report and waits for the thread, so the run writes
     its ``metrics.json`` (see :class:`dlzoo.tune.callback.TuneReport`).
     """
+    # private, and kept: finishing the session is not in Ray's public API
     from ray.train._internal.session import get_session
 
     session = get_session()

@@ -57,6 +57,7 @@ import copy
 import functools
 import html
 import inspect
+import pkgutil
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -64,7 +65,6 @@ from typing import Any
 
 # hydra.utils.get_object is this plus an ERROR log line for every bad path: the
 # ConfigError below says it once
-from hydra._internal.utils import _locate
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from dlzoo.data.state import check_plain
@@ -300,7 +300,7 @@ def _named_step(name: str, options: dict[str, Any], where: str) -> tuple[Step, A
 def _target_step(target: Any, options: dict[str, Any], where: str) -> Step:
     """A user's step from its ``_target_``: the callable, or what a factory returns."""
     try:
-        found = _locate(str(target))
+        found = pkgutil.resolve_name(str(target))
     except Exception as exc:
         raise ConfigError(
             f"{where}: _target_={target!r} cannot be imported ({type(exc).__name__}); "
