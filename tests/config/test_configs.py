@@ -19,7 +19,7 @@ from dlzoo.run.nets import NESTED_NETS
 from dlzoo.run.pipeline import build_net, instantiate_dict, validate_config
 from dlzoo.tasks.base import Task
 
-ROOT_GROUPS = {"tune_space"}  # compose on conf/tune.yaml: see tests/test_tune.py
+ROOT_GROUPS = {"tune_space"}  # compose on conf/tune.yaml: see tests/tune/test_tune.py
 GROUPS = sorted(p.name for p in CONFIG_DIR.iterdir() if p.is_dir() and p.name not in ROOT_GROUPS)
 OPTIONS = [(g, p.stem) for g in GROUPS for p in sorted((CONFIG_DIR / g).glob("*.yaml"))]
 # these name hardware this machine may not have: composed and validated, not built

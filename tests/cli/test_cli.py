@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 TRAIN = [sys.executable, str(REPO / "scripts" / "train.py")]
 # urllib honours these: every download fails at once, as it does offline

@@ -28,7 +28,7 @@ from dlzoo.data.series.windowed import WindowedSeriesDataModule
 from dlzoo.data.series.windows import chronological_bounds
 from dlzoo.errors import ConfigError, DataError
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 STAGES = ("train", "val", "test")
 
 

@@ -19,12 +19,12 @@ from pathlib import Path
 import pytest
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "train.py"
 
 PROBE = textwrap.dedent(
     '''
-    """Per-rank record of a DDP run, saved as rank<R>.pt (read by tests/test_ddp.py)."""
+    """Per-rank record of a DDP run, saved as rank<R>.pt (read by tests/run/test_ddp.py)."""
     import os
     from pathlib import Path
 

@@ -48,7 +48,7 @@ SPACES = sorted(p.stem for p in (CONFIG_DIR / "tune_space").glob("*.yaml"))
 @pytest.mark.parametrize("space", SPACES)
 def test_every_space_file_plans_and_builds(tmp_path: Path, space: str) -> None:
     """Each conf/tune_space file composes on conf/tune.yaml, its space parses and fits
-    its experiment, and its scheduler and searcher build (tests/test_configs.py
+    its experiment, and its scheduler and searcher build (tests/config/test_configs.py
     composes the other groups on train.yaml)."""
     from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, HyperBandScheduler
     from ray.tune.search import BasicVariantGenerator

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-HELPERS = Path(__file__).parent / "helpers"
+HELPERS = Path(__file__).resolve().parents[1] / "helpers"
 CASES = {
     # experiment, epochs, the step to die at (mid-epoch: not a multiple of the batches)
     "image": ("digits_cnn", 4, 45),
