@@ -129,13 +129,8 @@ def get_model_class(name: str) -> Any:
 def get_model_defaults(name: str) -> dict[str, Any]:
     """The values of the preset ``name`` as its YAML writes them (interpolations
     unresolved, nested net nodes included), without ``_target_``; empty for a
-    registered class without a YAML.
-
-    Args:
-        name: a name of :func:`list_models`.
-
-    Raises:
-        ConfigError: naming the unknown model and listing the valid ones.
+    registered class without a YAML. ``name`` and the error: as for
+    :func:`get_model_class`.
     """
     path = _preset_path(name)
     if path is None:
@@ -281,15 +276,26 @@ def _fill_nested(node: dict[str, Any], given: dict[str, Any], where: str) -> set
             if name not in params:
                 continue
             used.add(name)
-            if child.get(name) is None:
-                child[name] = value
-            elif _plain(child[name]) != _plain(value):
+            if not fill_unset(child, name, value):
                 raise ConfigError(
                     f"{child_where} sets {name}={child[name]}, not {name}={value}: "
                     f"pass {key}={{...}} to create_model to change that net"
                 )
         used |= _fill_nested(child, given, child_where)
     return used
+
+
+def fill_unset(node: dict[str, Any], key: str, value: Any) -> bool:
+    """Set ``node[key] = value`` where the node leaves it unset (``None`` or absent).
+
+    Returns:
+        Whether ``node`` now holds ``value`` there (``False``: it sets another value;
+        a tuple and a list of the same items are the same value).
+    """
+    if node.get(key) is None:
+        node[key] = value
+        return True
+    return _plain(node[key]) == _plain(value)
 
 
 def _plain(value: Any) -> Any:

@@ -17,6 +17,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from dlzoo.config.checks import signature
 from dlzoo.config.instantiate import instantiate
 from dlzoo.errors import ConfigError
+from dlzoo.models.registry import fill_unset
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +60,7 @@ def _fill_shapes(
     params = signature(str(node["_target_"]), where).parameters
     out = dict(node)
     for key, value in provided.items():
-        if key not in params:
-            continue
-        if node.get(key) is None:
-            out[key] = value
-        elif plain(node[key]) != plain(value):
+        if key in params and not fill_unset(out, key, value):
             raise ConfigError(
                 f"model '{model}' sets {key}={plain(node[key])} but data '{data}' has "
                 f"{key}={plain(value)}; remove {where}.{key}"
