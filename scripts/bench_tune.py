@@ -41,7 +41,7 @@ def overhead(wall: float, fit: float, trials: int) -> float:
 
 def ray_search(args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
     """The ASHA search, in this process; its summary, wall and fit times."""
-    from dlzoo.cli.tune import tune
+    from dlzoo.tune.search import tune
 
     argv = [
         f"tune_space={args.space}",

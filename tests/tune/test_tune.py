@@ -190,8 +190,8 @@ def no_ray_left():
 def test_small_asha_search_runs_locally(tmp_path: Path, capsys, no_ray_left) -> None:
     """4 trials of the BasicMotions GRU, 3 epochs at most, ASHA from epoch 1, one at a
     time (so the seeded search and ASHA's decisions are the same on every run)."""
-    from dlzoo.cli.tune import tune
     from dlzoo.run.rebuild import rebuild
+    from dlzoo.tune.search import tune
 
     summary = tune(
         [

@@ -7,11 +7,9 @@ Ray starts.
 
 from __future__ import annotations
 
-from dlzoo.errors import ConfigError
-from dlzoo.tune.plan import make_plan
-from dlzoo.tune.summary import TuneSummary, summarize
+from dlzoo.tune.search import tune
 
-__all__ = ["main", "tune"]
+__all__ = ["main"]
 
 USAGE = """
 dlzoo-tune tune_space=NAME [experiment=NAME] [tune.KEY=VALUE] [ray.KEY=VALUE] [train overrides]
@@ -34,35 +32,6 @@ resources.{cpu,gpu}, max_concurrent, reuse_actors, verbose.
 ray.*: address (null: local; auto | host:port: a cluster), num_cpus, num_gpus,
 log_to_driver.
 """
-
-
-def tune(argv: list[str]) -> TuneSummary:
-    """Run a search from ``dlzoo-tune``'s arguments; print and write its summary.
-
-    Raises:
-        ConfigError: bad input, before Ray starts.
-    """
-    from dlzoo.tune.search import import_ray, run_search, settings_line, start_ray
-
-    plan = make_plan(argv)
-    import_ray()
-    try:
-        plan.tune_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot write the search's directory {plan.tune_dir} ({exc.strerror or exc}): "
-            "set paths.log_dir=DIR to a folder you can write"
-        ) from None
-    print(settings_line(plan), flush=True)
-    ray = start_ray(plan)
-    try:
-        results = run_search(plan)
-    finally:
-        ray.shutdown()
-    summary = summarize(plan, results)
-    print(summary.text())
-    print(f"summary: {summary.write()}")
-    return summary
 
 
 def main() -> None:

@@ -1,5 +1,6 @@
 """Ray Tune put together from a :class:`~dlzoo.tune.plan.TunePlan`: the scheduler, the
-searcher, Ray itself (local, or an existing cluster) and the Tuner.
+searcher, Ray itself (local, or an existing cluster) and the Tuner; :func:`tune` is the
+whole search from ``dlzoo-tune``'s arguments.
 
 Schedulers count epochs (``time_attr="epoch"``, reported by
 :class:`~dlzoo.tune.callback.TuneReport`) and read ``plan.metric`` each epoch:
@@ -25,8 +26,9 @@ from omegaconf import OmegaConf
 
 from dlzoo.errors import ConfigError
 from dlzoo.run.threads import cpu_count
-from dlzoo.tune.plan import TunePlan
+from dlzoo.tune.plan import TunePlan, make_plan
 from dlzoo.tune.space import to_ray_space
+from dlzoo.tune.summary import TuneSummary, summarize
 from dlzoo.tune.trial import TrialPlan, make_trainable
 
 __all__ = ["import_ray", "make_scheduler", "make_searcher", "run_search", "start_ray"]
@@ -177,3 +179,30 @@ def settings_line(plan: TunePlan) -> str:
         f"{plan.scheduler_label} ({knobs}), {plan.tune.searcher} search on {plan.metric} "
         f"({plan.mode}); directory {plan.tune_dir}"
     )
+
+
+def tune(argv: list[str]) -> TuneSummary:
+    """Run a search from ``dlzoo-tune``'s arguments; print and write its summary.
+
+    Raises:
+        ConfigError: bad input, before Ray starts.
+    """
+    plan = make_plan(argv)
+    import_ray()
+    try:
+        plan.tune_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write the search's directory {plan.tune_dir} ({exc.strerror or exc}): "
+            "set paths.log_dir=DIR to a folder you can write"
+        ) from None
+    print(settings_line(plan), flush=True)
+    ray = start_ray(plan)
+    try:
+        results = run_search(plan)
+    finally:
+        ray.shutdown()
+    summary = summarize(plan, results)
+    print(summary.text())
+    print(f"summary: {summary.write()}")
+    return summary
