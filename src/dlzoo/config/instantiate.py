@@ -4,7 +4,6 @@ as they are (Hydra would wrap them).
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from hydra.errors import InstantiationException
@@ -12,8 +11,6 @@ from hydra.utils import instantiate as hydra_instantiate
 from omegaconf import DictConfig
 
 from dlzoo.errors import DlzooError
-
-log = logging.getLogger(__name__)
 
 
 def instantiate(node: Any, **kwargs: Any) -> Any:

@@ -5,11 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 METRICS_FILE = "metrics.json"
-
-
 CONFIG_FILE = Path(".hydra") / "config.yaml"
-
-
 OVERRIDES_FILE = Path(".hydra") / "overrides.yaml"
 
 

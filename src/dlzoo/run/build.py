@@ -14,7 +14,6 @@ exporting never read the training data.
 
 from __future__ import annotations
 
-import logging
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,9 +29,6 @@ from dlzoo.config.checks import INJECTED, signature, validate_config
 from dlzoo.config.instantiate import instantiate, instantiate_dict
 from dlzoo.errors import ConfigError
 from dlzoo.run.nets import build_net, choice, data_name, plain
-
-log = logging.getLogger(__name__)
-
 
 # Lightning warnings that do not apply to dlzoo: the task logs once per epoch, and the
 # pytree notice concerns Lightning's own use of torch internals.

@@ -8,7 +8,6 @@ the model and the data.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import torch
@@ -18,9 +17,6 @@ from dlzoo.config.checks import signature
 from dlzoo.config.instantiate import instantiate
 from dlzoo.errors import ConfigError
 from dlzoo.models.registry import fill_unset
-
-log = logging.getLogger(__name__)
-
 
 # nested net configs whose shape arguments are filled like the net's own
 NESTED_NETS = ("encoder", "decoder", "backbone", "head")

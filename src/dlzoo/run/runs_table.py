@@ -25,8 +25,6 @@ from dlzoo.run.report import HEADLINE, baseline_label
 from dlzoo.run.status import ERROR_FILE, read_status
 
 FORMATS = ("text", "markdown", "csv")
-
-
 COLUMNS = (
     *("run", "experiment", "overrides", "metric", "value", "baselines"),
     *("best_epoch", "fit_s", "status", "error"),

@@ -26,7 +26,6 @@ source run.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,8 +38,6 @@ from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
 from dlzoo.errors import ConfigError
-
-log = logging.getLogger(__name__)
 
 # the inputs a reused net must be given as it was trained on
 _INPUT_KEYS = ("in_channels", "image_size", "in_features", "input_size", "vocab_size")

@@ -15,8 +15,6 @@ from dlzoo.data.image.datamodule import ImageArrays, ImageDataModule
 from dlzoo.errors import DataError
 
 FASHION_MNIST_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
-
-
 FASHION_MNIST_MD5 = {
     "train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
     "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",

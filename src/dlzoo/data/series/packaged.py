@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from dlzoo.data.series.windowed import WindowedSeriesDataModule
-from dlzoo.data.series.windows import _require
+from dlzoo.data.series.windows import require_package
 
 
 class PackagedSeriesDataModule(WindowedSeriesDataModule):
@@ -50,7 +50,7 @@ class PackagedSeriesDataModule(WindowedSeriesDataModule):
         )  # fmt: skip
 
     def load(self) -> tuple[np.ndarray, list[str], Any]:
-        _require(*self.requirement)
+        require_package(*self.requirement)
         return self.read()
 
     def read(self) -> tuple[np.ndarray, list[str], Any]:

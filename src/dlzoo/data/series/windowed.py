@@ -52,11 +52,11 @@ from dlzoo.data.readers import missing_column, numeric_columns, read_csv, stamp_
 from dlzoo.data.series.windows import (
     IMPUTE,
     SCALERS,
-    _impute,
-    _naive_mae,
-    _where,
     chronological_bounds,
+    impute_gaps,
+    naive_mae,
     sliding_windows,
+    where_steps,
 )
 from dlzoo.data.state import get_field, number_list, string_list
 from dlzoo.errors import ConfigError, DataError
@@ -190,9 +190,9 @@ class WindowedSeriesDataModule(InMemoryDataModule):
         self.split_bounds = self._bounds(len(values))
         train = values[slice(*self.split_bounds["train"])]
         self.input_scaler = AffineScaler.fit(train, channel_axis=1, kind=self.scaler)
-        self.mase_scale = _naive_mae(train[:, :output_size])
+        self.mase_scale = naive_mae(train[:, :output_size])
         series = torch.from_numpy(self.input_scaler.transform(values, channel_axis=1, copy=False))
-        del values, train  # a float64 copy made by _checked or _impute can go now
+        del values, train  # a float64 copy made by _checked or impute_gaps can go now
 
         for stage_name, (start, stop) in self.split_bounds.items():
             part = series[start:stop]  # a row range of a C-contiguous tensor: contiguous
@@ -230,7 +230,7 @@ class WindowedSeriesDataModule(InMemoryDataModule):
             steps = np.flatnonzero(infinite.any(axis=1))
             raise DataError(
                 f"data '{self.name}' has {int(infinite.sum())} infinite value(s), first at "
-                f"{_where(steps, time_index)}: replace them with valid numbers or NaN"
+                f"{where_steps(steps, time_index)}: replace them with valid numbers or NaN"
             )
 
     def _missing(
@@ -245,7 +245,7 @@ class WindowedSeriesDataModule(InMemoryDataModule):
         if self.impute is None:
             raise DataError(
                 f"data '{self.name}' has {int(counts.sum())} missing values (NaN) in column "
-                f"{where}, first at {_where(steps, time_index)}: "
+                f"{where}, first at {where_steps(steps, time_index)}: "
                 "set data.impute=interpolate|ffill|drop"
             )
         empty = [columns[c] for c in np.flatnonzero(counts == len(values))]
@@ -254,7 +254,7 @@ class WindowedSeriesDataModule(InMemoryDataModule):
                 f"data '{self.name}' column '{empty[0]}' has no values at all: "
                 "remove it from the value columns"
             )
-        values, keep = _impute(values, self.impute)
+        values, keep = impute_gaps(values, self.impute)
         if keep is not None and time_index is not None:
             time_index = time_index[keep]
         return values, time_index

@@ -15,8 +15,6 @@ from dlzoo.data.readers import stamp_text
 from dlzoo.errors import DataError
 
 SCALERS = SCALER_KINDS
-
-
 IMPUTE = ("interpolate", "ffill", "drop")
 
 
@@ -68,7 +66,7 @@ def sliding_windows(
     return x, y
 
 
-def _require(module: str, requirement: str) -> None:
+def require_package(module: str, requirement: str) -> None:
     """Fail with an install hint when the package that ships a dataset is missing."""
     import importlib.util
 
@@ -78,7 +76,7 @@ def _require(module: str, requirement: str) -> None:
         )
 
 
-def _where(steps: np.ndarray, time_index: Any | None, limit: int = 3) -> str:
+def where_steps(steps: np.ndarray, time_index: Any | None, limit: int = 3) -> str:
     """The first few time steps, as time stamps where the dataset has them."""
     shown = []
     for step in steps[:limit]:
@@ -90,7 +88,7 @@ def _where(steps: np.ndarray, time_index: Any | None, limit: int = 3) -> str:
     return ", ".join(shown) + more
 
 
-def _impute(values: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray | None]:
+def impute_gaps(values: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray | None]:
     """Fill or drop the NaNs of ``values`` (T, F); returns the values and the kept rows.
 
     ``interpolate`` is linear in the step index; it and ``ffill`` give leading NaNs the
@@ -114,7 +112,7 @@ def _impute(values: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray | Non
     return values, None
 
 
-def _naive_mae(train: np.ndarray) -> np.ndarray:
+def naive_mae(train: np.ndarray) -> np.ndarray:
     """Mean ``|s[t] - s[t-1]|`` per column over the training part (the MASE scale).
 
     Shapes:
