@@ -24,11 +24,10 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
+from dlzoo.cli.frame import EXIT_BAD_INPUT
 from dlzoo.config.compose import CONFIG_DIR
 from dlzoo.config.preflight import preflight
 from dlzoo.errors import DlzooError
-
-EXIT_BAD_INPUT = 2
 
 
 def _remove_run_dir(cfg: DictConfig) -> None:
