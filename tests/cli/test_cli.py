@@ -244,6 +244,7 @@ def test_mlflow_logger(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.ci
 def test_ddp_on_two_cpu_processes(tmp_path: Path) -> None:
     proc = run([*TRAIN, "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2",
                 "debug=limit", "logger=none"], tmp_path)  # fmt: skip

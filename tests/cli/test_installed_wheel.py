@@ -38,7 +38,7 @@ def test_a_wheel_installed_elsewhere_trains_from_another_folder(tmp_path: Path) 
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env.update(OMP_NUM_THREADS="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
     pip = [str(bin_dir / "python"), "-m", "pip", "install", "--quiet", "--no-deps"]
-    _run([*pip, "--no-build-isolation", "--ignore-installed", str(REPO)], tmp_path, env)
+    _run([*pip, "--ignore-installed", str(REPO)], tmp_path, env)
     work = tmp_path / "elsewhere"
     work.mkdir()
     where = _run([str(bin_dir / "python"), "-c", "import dlzoo; print(dlzoo.__file__)"], work, env)

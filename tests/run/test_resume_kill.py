@@ -134,7 +134,10 @@ def test_a_signal_stops_the_run_with_a_checkpoint_and_a_line(tmp_path: Path, nam
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(SIGNALS))
+@pytest.mark.parametrize(
+    "name",
+    [pytest.param(n, marks=pytest.mark.ci) if n == "SIGTERM" else n for n in sorted(SIGNALS)],
+)
 def test_a_signal_then_its_command_matches_uninterrupted(tmp_path: Path, name: str) -> None:
     common = [
         "experiment=digits_cnn",

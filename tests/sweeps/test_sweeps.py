@@ -80,6 +80,7 @@ def test_a_3_trial_optuna_sweep_in_sqlite_writes_the_summary(tmp_path: Path) -> 
 
 
 @pytest.mark.slow
+@pytest.mark.ci
 def test_the_same_command_continues_a_sqlite_study(tmp_path: Path) -> None:
     storage = [f"hydra.sweeper.storage=sqlite:///{tmp_path / 'study.db'}"]
     storage.append("hydra.sweeper.study_name=digits")
