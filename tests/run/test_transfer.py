@@ -166,3 +166,39 @@ def test_an_autoencoders_encoder_loads_into_a_classifier(tmp_path) -> None:
     head = [v.shape for k, v in state.items() if k.startswith("decoder.")]
     assert head == [(5, 64), (5,)]
     assert run.task(torch.zeros(2, 1, 8, 8)).shape == (2, 5)
+
+
+def test_an_experiment_without_a_run_is_trained_first_in_this_process(
+    tmp_path, monkeypatch
+) -> None:
+    import json
+    import subprocess
+
+    from hydra.core.hydra_config import HydraConfig
+
+    from dlzoo.run.pipeline import train
+
+    def no_subprocess(*args, **kwargs):
+        raise AssertionError("the source must train in this process")
+
+    monkeypatch.setattr(subprocess, "run", no_subprocess)
+    monkeypatch.setattr(subprocess, "Popen", no_subprocess)
+    cfg = compose_config(
+        [
+            "experiment=digits_mlp",
+            f"paths.log_dir={tmp_path}",
+            "init_from=digits_cnn",
+            "transfer=frozen",
+            "debug=limit",
+            "logger=none",
+        ]
+    )
+    outer = HydraConfig.get().runtime.choices.get("model")
+    train(cfg)
+    (source,) = (tmp_path / "digits_cnn" / "runs").iterdir()
+    assert (source / "metrics.json").is_file()  # trained in full, before this run
+    assert HydraConfig.get().runtime.choices.get("model") == outer  # this run's Hydra state
+    metrics = json.loads((Path(cfg.paths.output_dir) / "metrics.json").read_text())
+    assert metrics["model"] == "cnn" and Path(cfg.paths.output_dir).parent.parent.name == (
+        "digits_mlp"
+    )
