@@ -119,8 +119,8 @@ def test_no_steps_leave_the_text_and_many_equals_one_by_one() -> None:
 
 
 def test_user_step_by_target_function_factory_and_stdlib() -> None:
-    assert one({"_target_": "tests.data.test_text_preprocess.shout"}, "hi") == "HI!"
-    factory = {"_target_": "tests.data.test_text_preprocess.replacer", "old": "-", "new": " "}
+    assert one({"_target_": "tests.data.text.test_text_preprocess.shout"}, "hi") == "HI!"
+    factory = {"_target_": "tests.data.text.test_text_preprocess.replacer", "old": "-", "new": " "}
     assert one(factory, "well-known") == "well known"
     assert one({"_target_": "string.capwords"}, "a  b") == "A B"
     pre = TextPreprocessor(["lowercase", factory])
@@ -132,8 +132,8 @@ def test_user_step_by_target_function_factory_and_stdlib() -> None:
     ("step", "names"),
     [
         ({"_target_": "tests.data.no_such_module.fn"}, "no_such_module.fn' cannot be imported"),
-        ({"_target_": "tests.data.test_text_preprocess.not_a_step"}, "callable str -> str"),
-        ({"_target_": "tests.data.test_text_preprocess.replacer", "old": "x"}, "failed"),
+        ({"_target_": "tests.data.text.test_text_preprocess.not_a_step"}, "callable str -> str"),
+        ({"_target_": "tests.data.text.test_text_preprocess.replacer", "old": "x"}, "failed"),
     ],
 )
 def test_wrong_user_step_is_a_config_error_naming_the_target(step: dict, names: str) -> None:
