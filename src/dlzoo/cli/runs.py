@@ -1,14 +1,6 @@
-"""``dlzoo-runs [DIR] [sort=METRIC] [format=text|markdown|csv]``: every run in a table.
-
-Compare runs without opening TensorBoard: one row per run directory under ``DIR``
-(default ``logs``, or ``$DLZOO_LOG_DIR``): the experiment, the overrides typed for it,
-the headline test metric beside its baselines, the best epoch, the fit time and a
-status: ``ok``; ``pruned`` (stopped by an Optuna pruner); ``failed`` (a sweep's trial
-that raised: its ``error.json``, whose line is in the ``error`` column); ``unfinished``
-for a run without either file (interrupted, still running, or stopped by bad input).
-A cross-validated run is one row with its mean ± std; its ``fold_k`` directories are
-not listed again. The same rows make a multirun's summary (:mod:`dlzoo.sweeps.summary`).
-"""
+"""``dlzoo-runs [DIR] [sort=METRIC] [format=text|markdown|csv]``: every run under a
+folder in a table, without opening TensorBoard (the columns and statuses:
+:mod:`dlzoo.run.runs_table`)."""
 
 from __future__ import annotations
 
