@@ -92,3 +92,12 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         tmp = path.with_name(path.name + ".tmp")
         torch.save(checkpoint, tmp)
         os.replace(tmp, path)
+
+
+def last_checkpoint_path(trainer: Any) -> Path | None:
+    """Where the trainer's :class:`LastCheckpoint` writes (``None``: it has none).
+
+    Args:
+        trainer: a Lightning Trainer.
+    """
+    return next((c.path for c in trainer.callbacks if isinstance(c, LastCheckpoint)), None)

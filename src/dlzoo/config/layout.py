@@ -7,10 +7,12 @@ from pathlib import Path
 METRICS_FILE = "metrics.json"
 CONFIG_FILE = Path(".hydra") / "config.yaml"
 OVERRIDES_FILE = Path(".hydra") / "overrides.yaml"
+# what resume=true continues from
+LAST_CHECKPOINT = Path("checkpoints") / "last.ckpt"
 
 
 def latest_run(log_dir: str | Path, task_name: str) -> Path | None:
     """The newest run directory of ``task_name`` that has a ``last.ckpt`` to resume."""
     runs = Path(log_dir) / task_name / "runs"
-    found = sorted(p for p in runs.glob("*") if (p / "checkpoints" / "last.ckpt").is_file())
+    found = sorted(p for p in runs.glob("*") if (p / LAST_CHECKPOINT).is_file())
     return found[-1] if found else None

@@ -14,6 +14,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from dlzoo.config.compose import CONFIG_DIR, first_values
+from dlzoo.config.layout import LAST_CHECKPOINT
 from dlzoo.config.overrides import check_overrides
 from dlzoo.errors import ConfigError
 
@@ -49,7 +50,7 @@ def _named_run(overrides: list[str]) -> Path | None:
     if not named:
         return None
     run = Path(named[-1])
-    if not (run / "checkpoints" / "last.ckpt").is_file():
+    if not (run / LAST_CHECKPOINT).is_file():
         raise ConfigError(
             f"resume=true: hydra.run.dir={run} has no checkpoints/last.ckpt; give a run "
             "directory that dlzoo-train printed, or leave hydra.run.dir out to continue "
@@ -82,7 +83,7 @@ def resume_overrides(overrides: list[str], cfg: DictConfig) -> list[str]:
     dropped = {"resume", "ckpt_path", "hydra.run.dir"}
     kept = [str(o) for o in own if _key(str(o)) not in dropped]
     new = [o for o in overrides if _key(o) not in dropped]
-    last = run / "checkpoints" / "last.ckpt"
+    last = run / LAST_CHECKPOINT
     return [*kept, *new, "resume=true", f"hydra.run.dir={run}", f"ckpt_path={last}"]
 
 

@@ -42,13 +42,14 @@ from typing import Any, TypeVar
 from lightning.pytorch.callbacks import Callback
 from omegaconf import DictConfig
 
+from dlzoo.callbacks.checkpoints import last_checkpoint_path
+from dlzoo.config.layout import LAST_CHECKPOINT
 from dlzoo.config.run_names import is_rank_zero_process
 from dlzoo.run.artefacts import write_json_atomic
 from dlzoo.run.status import INTERRUPTED_FILE
 
 __all__ = ["Interrupted", "StopOnSignal", "interruptible", "resume_command", "stop_on_signal"]
 
-LAST_CKPT = Path("checkpoints") / "last.ckpt"
 T = TypeVar("T")
 
 
@@ -124,12 +125,7 @@ def _install() -> dict[int, Any]:
 
 
 def _last_checkpoint(trainer: Any) -> Path:
-    from dlzoo.callbacks.checkpoints import LastCheckpoint
-
-    for callback in trainer.callbacks:
-        if isinstance(callback, LastCheckpoint):
-            return callback.path
-    return Path(trainer.default_root_dir) / LAST_CKPT
+    return last_checkpoint_path(trainer) or Path(trainer.default_root_dir) / LAST_CHECKPOINT
 
 
 class StopOnSignal(Callback):
@@ -202,7 +198,7 @@ def _report(run_dir: Path, stop: Interrupted) -> None:
     """``interrupted.json`` and the one line."""
     name = signal.Signals(stop.signum).name
     stopped = _WATCH.stopped
-    ckpt = run_dir / LAST_CKPT
+    ckpt = run_dir / LAST_CHECKPOINT
     command = resume_command(run_dir) if ckpt.is_file() else None
     payload = {
         "status": "interrupted",
@@ -214,10 +210,10 @@ def _report(run_dir: Path, stop: Interrupted) -> None:
     write_json_atomic(run_dir / INTERRUPTED_FILE, payload)
     line = f"interrupted by {name} {_where(stopped)} in run {run_dir}: "
     if command is None:
-        line += f"no {LAST_CKPT} to continue from; start the run again"
+        line += f"no {LAST_CHECKPOINT} to continue from; start the run again"
     else:
         state = "written now" if stopped and stopped["checkpoint_written"] else "kept from before"
-        line += f"{LAST_CKPT} {state}; continue with: {command}"
+        line += f"{LAST_CHECKPOINT} {state}; continue with: {command}"
     print(line, file=sys.stderr, flush=True)
 
 

@@ -23,6 +23,7 @@ import torch
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig
 
+from dlzoo.callbacks.checkpoints import last_checkpoint_path
 from dlzoo.callbacks.progress import say
 from dlzoo.config.checks import check_keys, validate_config
 from dlzoo.config.instantiate import instantiate, instantiate_dict
@@ -199,12 +200,8 @@ def _log_hparams(run: Run, metrics: dict[str, float]) -> None:
 
 
 def _last_checkpoint(run: Run) -> str | None:
-    from dlzoo.callbacks.checkpoints import LastCheckpoint
-
-    for callback in run.trainer.callbacks:
-        if isinstance(callback, LastCheckpoint) and callback.path.is_file():
-            return str(callback.path)
-    return None
+    path = last_checkpoint_path(run.trainer)
+    return str(path) if path is not None and path.is_file() else None
 
 
 def _train_source(cfg: DictConfig) -> None:
