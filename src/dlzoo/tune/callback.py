@@ -9,7 +9,8 @@ pytorch_lightning``, the callback for a plain Trainer inside a Tune trial; Ray T
   fitting only;
 - each report carries ``epoch`` (1, 2, ..; what the schedulers count) beside every
   logged scalar (``val/loss``, ``val/acc``, ..) and a Lightning checkpoint, from which
-  a paused trial resumes;
+  a paused trial resumes, and ``node``: the Ray node that trained it (on a cluster,
+  which machine ran which trial);
 - when the scheduler stops or pauses the trial, Ray's ``report`` raises ``SystemExit``
   inside the training thread; here that ends fit after this epoch instead, so the run
   goes on to score its best checkpoint and write ``metrics.json`` like any run.
@@ -25,6 +26,7 @@ TuneReport`` (extra callbacks come through the config, never by patching a Train
 from __future__ import annotations
 
 import lightning.pytorch as pl
+import ray
 from lightning.pytorch.trainer.states import TrainerFn
 
 # private, and kept: Ray exposes no public handle on the running trial's session, whose
@@ -73,7 +75,10 @@ class TuneReport(TuneReportCheckpointCallback):
             for name, value in trainer.callback_metrics.items()
             if value.numel() == 1
         }
-        return {**scalars, "epoch": int(trainer.current_epoch) + 1}
+        report = {**scalars, "epoch": int(trainer.current_epoch) + 1}
+        if ray.is_initialized():  # always, in a trial; asking outside one starts Ray
+            report["node"] = ray.get_runtime_context().get_node_id()
+        return report
 
     def _handle(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         fitting = trainer.state.fn == TrainerFn.FITTING

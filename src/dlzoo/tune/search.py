@@ -26,6 +26,7 @@ from omegaconf import OmegaConf
 
 from dlzoo.errors import ConfigError
 from dlzoo.run.threads import cpu_count
+from dlzoo.tune.cluster import check_cluster
 from dlzoo.tune.plan import TunePlan, make_plan
 from dlzoo.tune.space import to_ray_space
 from dlzoo.tune.summary import TuneSummary, summarize
@@ -118,6 +119,9 @@ def start_ray(plan: TunePlan) -> Any:
         ray.init(address=str(settings.address), **common)
         return ray
     ray.init(
+        # a new Ray of our own, even where `ray start` left a cluster (or its address
+        # file, after a crash) on this machine: Ray would join that one otherwise
+        address="local",
         num_cpus=int(settings.num_cpus or cpu_count()),
         num_gpus=None if settings.num_gpus is None else int(settings.num_gpus),
         include_dashboard=False,
@@ -161,7 +165,7 @@ def run_search(plan: TunePlan) -> Any:
         ),
         run_config=tune.RunConfig(
             name="ray",
-            storage_path=str(plan.tune_dir),
+            storage_path=str(plan.ray.get("storage_path") or plan.tune_dir),
             verbose=int(tune_cfg.verbose),
             # the latest checkpoint of each trial: where a paused trial resumes
             checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
@@ -185,10 +189,13 @@ def tune(argv: list[str]) -> TuneSummary:
     """Run a search from ``dlzoo-tune``'s arguments; print and write its summary.
 
     Raises:
-        ConfigError: bad input, before Ray starts.
+        ConfigError: bad input, or a cluster at ``ray.address`` that cannot be joined,
+            before Ray starts and before the search's directory is made.
     """
     plan = make_plan(argv)
     import_ray()
+    if plan.ray.address:
+        check_cluster(str(plan.ray.address))
     try:
         plan.tune_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

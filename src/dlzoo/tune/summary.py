@@ -11,6 +11,7 @@ only the errors of trials that failed before their run directory had a config.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,12 +38,14 @@ class TuneSummary:
         trials: trial name -> ``(status, metrics.json or error.json payload)``.
         best: the best finished trial's name (``None``: no trial finished).
         errors: ``trial: error line`` of every failed trial.
+        nodes: trial name -> the Ray node (its id) that trained it.
     """
 
     plan: TunePlan
     trials: dict[str, tuple[str, dict[str, Any]]]
     best: str | None
     errors: list[str] = field(default_factory=list)
+    nodes: dict[str, str] = field(default_factory=dict)
 
     @property
     def stopped(self) -> int:
@@ -55,6 +58,13 @@ class TuneSummary:
             f"{self.plan.scheduler_label} stopped {self.stopped} of {len(self.trials)} "
             f"trials early (max_t {self.plan.max_t} epochs; epochs trained: {epochs})"
         )
+
+    def nodes_line(self) -> str:
+        """How many trials each Ray node trained (node ids shortened as Ray's CLI does)."""
+        counts = Counter(self.nodes.values())
+        spread = ", ".join(f"{n} on {node[:8]}" for node, n in counts.most_common())
+        plural = "s" if len(counts) != 1 else ""
+        return f"trials ran on {len(counts)} Ray node{plural}: {spread}"
 
     def best_record(self) -> dict[str, Any]:
         """The best trial as plain data: what ``best.yaml`` holds."""
@@ -92,7 +102,10 @@ class TuneSummary:
         rows = collect(self.plan.tune_dir)
         lines = [render(rows, fmt).rstrip(), ""]
         lines += [f"failed: {e}" for e in self.errors]
-        return "\n".join([*lines, *self.best_lines(), self.stopped_line()])
+        lines += [*self.best_lines(), self.stopped_line()]
+        if self.plan.ray.address and self.nodes:
+            lines.append(self.nodes_line())
+        return "\n".join(lines)
 
     def write(self) -> Path:
         """Write ``summary.md`` and ``best.yaml`` into the search's directory."""
@@ -147,4 +160,9 @@ def summarize(plan: TunePlan, results: Any) -> TuneSummary:
         for result in results
         if result.error is not None
     ]
-    return TuneSummary(plan, trials, _best(trials, plan.metric, plan.mode), errors)
+    nodes = {
+        Path(result.path).name: str(result.metrics["node"])
+        for result in results
+        if result.metrics and result.metrics.get("node")
+    }
+    return TuneSummary(plan, trials, _best(trials, plan.metric, plan.mode), errors, nodes)
