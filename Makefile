@@ -5,14 +5,14 @@ BIN := $(VENV)/bin
 # The local CPU build: installed before the project so pip never pulls a CUDA build.
 TORCH ?= torch==2.13.0
 
-.PHONY: setup train test test-ci test-slow test-all lint bench clean
+.PHONY: setup train test test-ci test-slow test-all lint docs bench clean
 
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet "$(TORCH)"
-	$(BIN)/pip install --quiet -e ".[dev,mlflow,export,graph,sweep,tune,stream]"
+	$(BIN)/pip install --quiet -e ".[dev,docs,mlflow,export,graph,sweep,tune,stream]"
 	$(BIN)/pip check
 	touch $@
 
@@ -40,8 +40,12 @@ lint: setup
 	$(BIN)/ruff check src tests scripts
 	$(BIN)/ruff format --check src tests scripts
 
+# the documentation site (mkdocs.yml, docs/) into site/; a broken link or page fails it
+docs: setup
+	$(BIN)/mkdocs build --strict --site-dir site
+
 bench: setup
 	$(BIN)/python scripts/bench.py
 
 clean:
-	rm -rf $(VENV) logs multirun outputs .pytest_cache
+	rm -rf $(VENV) logs multirun outputs site .pytest_cache

@@ -1,21 +1,26 @@
-"""The README's curriculum map names only things that exist, and every objective.
+"""The curriculum map names only things that exist, and every objective.
 
-The map is the README section ``## Curriculum map``: a table with one row per numbered
-objective of lessons 1-7 of the curriculum (``../shared/000_76cd3ed9f3ddabae.txt``).
+The map is the docs page ``docs/curriculum-map.md``: a table with one row per numbered
+objective of lessons 1-7 of the curriculum (``../shared/000_76cd3ed9f3ddabae.txt``, where
+there is one); each lesson page ends with the same rows for its lesson.
 """
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
-import tomllib
+from docs_text import (
+    CURRICULUM_MAP,
+    DOCS,
+    GROUP_OPTION,
+    ROOT,
+    commands,
+    groups,
+    objective_rows,
+    options,
+)
 
-from dlzoo.config.compose import CONFIG_DIR
-
-ROOT = Path(__file__).resolve().parents[1]
-CONF = CONFIG_DIR
 CURRICULUM = ROOT.parent / "shared" / "000_76cd3ed9f3ddabae.txt"
 LESSONS = range(1, 8)
 # an objective number where the curriculum starts one: "1.8 Waarom", "2.1 - ...",
@@ -24,29 +29,13 @@ OBJECTIVE = re.compile(r"(?<![0-9.])([1-7])\.([1-9][0-9]?)(?= ?[-\u2013:]| \*| [
 
 
 def _map_section() -> str:
-    text = (ROOT / "README.md").read_text()
-    match = re.search(r"^## Curriculum map.*?$(.*?)(?=^## )", text, re.M | re.S)
-    assert match, "README.md has no '## Curriculum map' section"
-    return match.group(1)
+    assert CURRICULUM_MAP.is_file(), f"no curriculum map at {CURRICULUM_MAP}"
+    return CURRICULUM_MAP.read_text()
 
 
 def _rows() -> list[list[str]]:
     """The map table's rows as cells: number, objective, experiment, shown by, measured."""
-    rows = []
-    for line in _map_section().splitlines():
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if line.startswith("|") and re.fullmatch(r"\d(\.\d+)?", cells[0]):
-            rows.append(cells)
-    return rows
-
-
-def _options(group: str) -> set[str]:
-    return {p.stem for p in (CONF / group).glob("*.yaml")}
-
-
-def _commands() -> set[str]:
-    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    return set(pyproject["project"]["scripts"])
+    return objective_rows(_map_section())
 
 
 def test_map_has_rows_with_five_cells() -> None:
@@ -56,7 +45,7 @@ def test_map_has_rows_with_five_cells() -> None:
 
 
 def test_every_experiment_column_entry_exists() -> None:
-    experiments = _options("experiment")
+    experiments = options("experiment")
     named = {name for row in _rows() for name in re.findall(r"`([^`]+)`", row[2])}
     assert named, "the map's experiment column names no experiment"
     assert sorted(named - experiments) == []
@@ -65,13 +54,11 @@ def test_every_experiment_column_entry_exists() -> None:
 def test_every_named_config_option_exists() -> None:
     """``GROUP=NAME`` (``experiment=``, ``hparams_search=``, ``tune_space=``,
     ``trainer=``, ``model=``, ...) and ``init_from=EXPERIMENT`` anywhere in the map."""
-    section = _map_section()
-    groups = {p.name for p in CONF.iterdir() if p.is_dir()}
-    named = re.findall(r"(?<![\w.@])([a-z_]+)(?:@[\w.]+)?=([a-z][a-z0-9_]*)\b", section)
+    named = GROUP_OPTION.findall(_map_section())
     missing = []
     for group, name in named:
         group = "experiment" if group == "init_from" else group
-        if group in groups and name not in _options(group):
+        if group in groups() and name not in options(group):
             missing.append(f"{group}={name}")
     assert {group for group, _ in named} >= {"experiment", "hparams_search", "tune_space"}
     assert missing == []
@@ -79,12 +66,23 @@ def test_every_named_config_option_exists() -> None:
 
 def test_every_named_command_and_file_exists() -> None:
     section = _map_section()
-    commands = set(re.findall(r"\b(dlzoo-[a-z]+)\b", section))
-    assert commands, "the map names no dlzoo command"
-    assert sorted(commands - _commands()) == []
+    named = set(re.findall(r"\b(dlzoo-[a-z]+)\b", section))
+    assert named, "the map names no dlzoo command"
+    assert sorted(named - commands()) == []
     files = set(re.findall(r"`(?:python )?((?:scripts|dlzoo|conf)/[\w/]+\.(?:py|yaml))", section))
     missing = [f for f in files if not (ROOT / f).exists() and not (ROOT / "src" / f).exists()]
     assert missing == []
+
+
+def test_each_lesson_page_has_its_rows_of_the_map() -> None:
+    """``docs/lessons/lesson-N.md`` repeats the map's rows of lesson N, word for word."""
+    rows = {row[0]: row for row in _rows()}
+    for lesson in LESSONS:
+        page = DOCS / "lessons" / f"lesson-{lesson}.md"
+        got = {row[0]: row for row in objective_rows(page.read_text())}
+        want = {number: row for number, row in rows.items() if number.split(".")[0] == str(lesson)}
+        assert want, f"the map has no row of lesson {lesson}"
+        assert got == want, f"{page.name} and the curriculum map differ"
 
 
 def _objectives(text: str) -> dict[int, list[int]]:
