@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from dlzoo.run.pipeline import train
+from dlzoo.run.result import load
 
 
 def rows(run_dir: Path) -> list[dict[str, str]]:
@@ -60,3 +61,10 @@ def test_every_cross_validation_fold_gets_its_history(make_cfg) -> None:
     run_dir = Path(cfg.paths.output_dir)
     for fold in (0, 1):
         assert [r["epoch"] for r in rows(run_dir / f"fold_{fold}")] == ["1", "2"]
+    result = load(run_dir)  # the parent: the folds, one after the other
+    assert list(result.history["fold"]) == [0, 0, 1, 1]
+    assert list(result.history["epoch"]) == [1, 2, 1, 2]
+    loss = result.plot().axes[0]  # train/loss and val/loss, a curve per fold
+    assert [line.get_label() for line in loss.lines] == [
+        *("train/loss (fold 0)", "val/loss (fold 0)", "train/loss (fold 1)", "val/loss (fold 1)")
+    ]

@@ -10,7 +10,8 @@ unwritable log directory), refuses a ``hydra.run.dir`` that holds another run's 
 overrides, directory and ``last.ckpt``; it composes the command line once for all of
 that (Hydra then composes it twice more, to choose the run mode and to run).
 
-From Python, the same run is ``pipeline.train(compose_config([...]))`` (see
+From Python, the same run is ``dlzoo.fit(experiment, *overrides)`` (see
+:mod:`dlzoo.run.notebook`), or ``pipeline.train(compose_config([...]))`` (see
 :mod:`dlzoo.config.compose`); the checks before Hydra starts are
 :func:`dlzoo.config.preflight.preflight`.
 """
