@@ -242,3 +242,45 @@ def test_bad_sequence_inputs_are_one_data_error(built, tmp_path: Path) -> None:
         tmp_path / "bad.ts": "cannot read .* as a .ts file",
     }
     assert_refused(dm, cases)
+
+
+# ---------------------------------------------------------------------- in memory
+
+
+def test_arrays_in_the_datas_own_units_give_the_loaders_tensors(built) -> None:
+    """predict_values: what a notebook passes to Result.predict, in the data's units."""
+    from sklearn.datasets import load_digits
+    from statsmodels.datasets import sunspots
+
+    digits = built.ready("digits")
+    idx = digits.split_indices["test"][:12]
+    raw = load_digits().images[idx]  # (12, 8, 8), 0 .. 16: no rounding through a file
+    (x,) = digits.predict_values(raw).inputs
+    assert torch.equal(x, digits.tensors["test"][0][:12])
+    assert torch.equal(digits.predict_values(torch.tensor(raw[:, None])).inputs[0], x)
+    series = built.ready("sunspots")
+    start, _ = series.split_bounds["test"]
+    values = sunspots.load_pandas().data["SUNACTIVITY"].to_numpy()[: start + 5 + 11]
+    (window,) = series.predict_values(values).inputs  # (T,): one column
+    torch.testing.assert_close(window[0], series.tensors["test"][0][5])
+    cases = read_ucr("GunPoint", "test").x[:6].transpose(0, 2, 1)  # (N, C, T)
+    gunpoint = built.ready("GunPoint")
+    x, lengths = gunpoint.predict_values(cases).inputs
+    torch.testing.assert_close(x, gunpoint.tensors["test"][0][:6])
+    assert torch.equal(lengths, gunpoint.tensors["test"][2][:6])
+
+
+@pytest.mark.parametrize(
+    ("key", "values", "match"),
+    [
+        ("digits", np.zeros((2, 8, 9)), r"shape \(2, 1, 8, 9\): give images of shape \(N, 8, 8\)"),
+        ("digits", ["a"], "cannot read a list as numbers"),
+        ("sunspots", np.zeros(5), "has 5 data rows, fewer than the window of 11"),
+        ("sunspots", np.zeros((20, 2)), r"shape \(20, 2\): give the last 11 or more values"),
+        ("GunPoint", np.zeros((2, 3, 10)), r"shape \(2, 3, 10\): expected numbers"),
+    ],
+)
+def test_bad_arrays_are_one_data_error(built, key: str, values, match: str) -> None:
+    with pytest.raises(DataError, match=match) as info:
+        built.ready(key).predict_values(values)
+    assert "\n" not in str(info.value)

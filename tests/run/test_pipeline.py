@@ -128,10 +128,17 @@ def test_forecasts_get_scalars_and_a_forecast_figure(make_cfg) -> None:
     assert "val/confusion_matrix" not in tags["images"]
 
 
-def test_seed_is_honoured_including_zero(make_cfg) -> None:
+def test_seed_is_honoured_including_zero(make_cfg, tmp_path: Path) -> None:
     results = []
-    for seed in (0, 0, 1):
-        cfg = make_cfg("debug=limit", f"seed={seed}", "callbacks=none", "logger=none")
+    for i, seed in enumerate((0, 0, 1)):
+        # a directory per run: one that holds another run's config is refused
+        cfg = make_cfg(
+            "debug=limit",
+            f"seed={seed}",
+            "callbacks=none",
+            "logger=none",
+            f"paths.output_dir={tmp_path / f'run{i}'}",
+        )
         train(cfg)
         results.append(read_metrics(cfg)["test"])
     assert results[0] == results[1]

@@ -10,6 +10,22 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.trainer.states import TrainerFn
 
 
+def new_figure(**kwargs: Any) -> Any:
+    """An empty matplotlib ``Figure`` made without pyplot.
+
+    Drawing it chooses no backend and switches none: a notebook keeps its inline
+    plots, a desktop session opens no window, a worker thread touches no GUI, and no
+    figure stays open in pyplot. (matplotlib is imported here: only runs that draw
+    figures pay for it.)
+
+    Args:
+        kwargs: ``Figure``'s arguments, e.g. ``figsize=(6, 4)``.
+    """
+    from matplotlib.figure import Figure
+
+    return Figure(**kwargs)
+
+
 def confusion_matrix_figure(matrix: torch.Tensor, class_names: list[str] | None = None) -> Any:
     """Draw a confusion matrix with counts in the cells.
 
@@ -23,17 +39,12 @@ def confusion_matrix_figure(matrix: torch.Tensor, class_names: list[str] | None 
     Returns:
         A matplotlib figure.
     """
-    # matplotlib is imported here: only runs that draw figures pay for it.
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     counts = matrix.detach().cpu().numpy()
     n = counts.shape[0]
     names = class_names if class_names and len(class_names) == n else [str(i) for i in range(n)]
     size = max(4.0, 0.45 * n + 2.0)
-    fig, ax = plt.subplots(figsize=(size, size))
+    fig = new_figure(figsize=(size, size))
+    ax = fig.subplots()
     ax.imshow(counts, cmap="Blues")
     ax.set(
         xticks=range(n),
@@ -43,7 +54,8 @@ def confusion_matrix_figure(matrix: torch.Tensor, class_names: list[str] | None 
         xlabel="predicted",
         ylabel="true",
     )
-    plt.setp(ax.get_xticklabels(), rotation=45, ha="right")
+    for label in ax.get_xticklabels():
+        label.set(rotation=45, ha="right")
     threshold = counts.max() / 2 if counts.size else 0
     for i in range(n):
         for j in range(n):
@@ -61,9 +73,6 @@ def _writers(trainer: L.Trainer) -> list[Any]:
 def _log_figure(trainer: L.Trainer, tag: str, fig: Any) -> None:
     for writer in _writers(trainer):
         writer.add_figure(tag, fig, global_step=trainer.global_step)
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
 
 
 class _StageFigure(L.Callback):
@@ -129,16 +138,12 @@ def forecast_figure(examples: dict[str, torch.Tensor], target: int = 0) -> Any:
     Returns:
         A matplotlib figure with one panel per window.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     history = examples["history"][..., target].numpy()
     n, window = history.shape
     horizon = examples["truth"].shape[1]
     past, ahead = range(-window + 1, 1), range(horizon + 1)
-    fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 2.8), squeeze=False, sharey=True)
+    fig = new_figure(figsize=(3.2 * n, 2.8))
+    axes = fig.subplots(1, n, squeeze=False, sharey=True)
     for i, ax in enumerate(axes[0]):
         ax.plot(past, history[i], color="0.4", label="history")
         for key, style in (("truth", "k.-"), ("forecast", "C1.-"), ("naive", "C0x:")):

@@ -24,8 +24,8 @@ import numpy as np
 import torch
 from lightning.pytorch.trainer.states import TrainerFn
 
-from dlzoo.callbacks.figures import _log_figure, _StageFigure, _writers
-from dlzoo.callbacks.latent_figures import _class_names, _pyplot
+from dlzoo.callbacks.figures import _log_figure, _StageFigure, _writers, new_figure
+from dlzoo.callbacks.latent_figures import _class_names
 from dlzoo.data.base import STAGES
 
 log = logging.getLogger(__name__)
@@ -97,17 +97,18 @@ def graph_figure(
         A matplotlib figure.
     """
     import networkx as nx
+    from matplotlib import colormaps
 
-    plt = _pyplot()
     n = len(predicted)
     graph = nx.Graph()
     graph.add_nodes_from(range(n))
     graph.add_edges_from((a, b) for a, b in edge_index.t().tolist() if a != b)
     pos = nx.spring_layout(graph, seed=seed)
-    fig, ax = plt.subplots(figsize=(7.0, 6.0))
+    fig = new_figure(figsize=(7.0, 6.0))
+    ax = fig.subplots()
     nx.draw_networkx_edges(graph, pos, ax=ax, alpha=0.3, width=0.6)
     classes = sorted(int(k) for k in predicted.unique())
-    cmap = plt.get_cmap("tab10" if max(classes, default=0) < 10 else "tab20")
+    cmap = colormaps["tab10" if max(classes, default=0) < 10 else "tab20"]
     size = max(12.0, min(120.0, 6000.0 / max(n, 1)))
     for marker, chosen in (("o", ~train), ("s", train)):
         for k in classes:

@@ -37,7 +37,7 @@ import numpy as np
 import torch
 from lightning.pytorch.trainer.states import TrainerFn
 
-from dlzoo.callbacks.figures import _log_figure, _StageFigure, _writers
+from dlzoo.callbacks.figures import _log_figure, _StageFigure, _writers, new_figure
 from dlzoo.tasks.embedding import batched
 
 log = logging.getLogger(__name__)
@@ -124,16 +124,6 @@ def latent_plane(mean: torch.Tensor, std: torch.Tensor, size: int) -> torch.Tens
 # ---------------------------------------------------------------------- drawing
 
 
-def _pyplot() -> Any:
-    # matplotlib is imported here: only runs that draw figures pay for it.
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def _mosaic(images: torch.Tensor, ncols: int, pad: int = 1) -> np.ndarray:
     """Tile images into one array, ``ncols`` per row, ``pad`` white pixels between them.
 
@@ -172,12 +162,10 @@ def mosaic_figure(
     Returns:
         A matplotlib figure.
     """
-    plt = _pyplot()
     tiled = _mosaic(images, ncols)
     scale = 6.0 / max(tiled.shape)
-    fig, ax = plt.subplots(
-        figsize=(max(3.0, tiled.shape[1] * scale + 1.5), tiled.shape[0] * scale + 1.0)
-    )
+    fig = new_figure(figsize=(max(3.0, tiled.shape[1] * scale + 1.5), tiled.shape[0] * scale + 1.0))
+    ax = fig.subplots()
     ax.imshow(tiled, cmap="gray", vmin=0.0, vmax=1.0, extent=extent, interpolation="nearest")
     if extent is not None:
         ax.set(xlabel="z_0", ylabel="z_1")
@@ -213,13 +201,15 @@ def scatter_figure(
     Returns:
         A matplotlib figure.
     """
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6.5, 5.5))
+    from matplotlib import colormaps
+
+    fig = new_figure(figsize=(6.5, 5.5))
+    ax = fig.subplots()
     if labels is None:
         ax.scatter(points[:, 0], points[:, 1], s=6, alpha=0.6)
     else:
         classes = sorted(int(k) for k in labels.unique())
-        cmap = plt.get_cmap("tab10" if len(classes) <= 10 else "tab20")
+        cmap = colormaps["tab10" if len(classes) <= 10 else "tab20"]
         for i, k in enumerate(classes):
             mine = (labels == k).numpy()
             name = class_names[k] if class_names and k < len(class_names) else str(k)
@@ -251,12 +241,12 @@ def anomaly_histogram_figure(
     Returns:
         A matplotlib figure.
     """
-    plt = _pyplot()
     values = scores.detach().double().cpu().numpy()
     anomalous = flags.detach().bool().cpu().numpy()
     drawn = math.isfinite(threshold)  # a task not yet fitted has no threshold to draw
     edges = np.histogram_bin_edges(np.append(values, threshold) if drawn else values, bins=bins)
-    fig, ax = plt.subplots(figsize=(6.5, 4.0))
+    fig = new_figure(figsize=(6.5, 4.0))
+    ax = fig.subplots()
     for mine, name, color in ((~anomalous, "normal", "C0"), (anomalous, "anomaly", "C3")):
         ax.hist(
             values[mine], bins=edges, alpha=0.55, color=color, label=f"{name} ({int(mine.sum())})"

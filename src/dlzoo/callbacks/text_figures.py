@@ -22,7 +22,7 @@ from typing import Any
 import lightning as L
 import torch
 
-from dlzoo.callbacks.figures import _log_figure, _StageFigure, _writers
+from dlzoo.callbacks.figures import _log_figure, _StageFigure, _writers, new_figure
 
 log = logging.getLogger(__name__)
 
@@ -99,14 +99,9 @@ def attention_figure(
     Returns:
         A matplotlib figure: one strip per example, then one bar panel per class.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     rows = len(examples) + (1 if top_words else 0)
     heights = [1] * len(examples) + [3] * (rows - len(examples))
-    fig = plt.figure(figsize=(14, 1.3 * len(examples) + (3.0 if top_words else 0)))
+    fig = new_figure(figsize=(14, 1.3 * len(examples) + (3.0 if top_words else 0)))
     grid = fig.add_gridspec(rows, max(1, len(top_words)), height_ratios=heights)
     for i, (tokens, weights, title) in enumerate(examples):
         ax = fig.add_subplot(grid[i, :])

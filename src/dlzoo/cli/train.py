@@ -5,11 +5,13 @@ input (a :class:`~dlzoo.errors.DlzooError`) is reported as one ``error:`` line o
 stderr with exit status 2, and the run directory it would have used is removed.
 Before Hydra starts, :func:`preflight` catches what Hydra would report as a page of
 text or a traceback (an override it cannot parse, an unknown key or group option, an
-unwritable log directory) and turns ``resume=true`` into the latest run's own
+unwritable log directory), refuses a ``hydra.run.dir`` that holds another run's config
+(unless ``resume=true``) and turns ``resume=true`` into the latest run's own
 overrides, directory and ``last.ckpt``; it composes the command line once for all of
 that (Hydra then composes it twice more, to choose the run mode and to run).
 
-From Python, the same run is ``pipeline.train(compose_config([...]))`` (see
+From Python, the same run is ``dlzoo.fit(experiment, *overrides)`` (see
+:mod:`dlzoo.run.notebook`), or ``pipeline.train(compose_config([...]))`` (see
 :mod:`dlzoo.config.compose`); the checks before Hydra starts are
 :func:`dlzoo.config.preflight.preflight`.
 """
@@ -74,7 +76,7 @@ def main() -> None:
     args, _ = get_args_parser().parse_known_args()
     if not (args.help or args.hydra_help or args.cfg or args.info or args.shell_completion):
         try:
-            overrides = preflight(list(args.overrides))
+            overrides = preflight(list(args.overrides), multirun=bool(args.multirun))
         except DlzooError as exc:
             print(f"error: {exc}", file=sys.stderr)
             sys.exit(EXIT_BAD_INPUT)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 METRICS_FILE = "metrics.json"
+# every logged epoch-level metric, a row per epoch (dlzoo.callbacks.history)
+HISTORY_FILE = "history.csv"
 CONFIG_FILE = Path(".hydra") / "config.yaml"
 OVERRIDES_FILE = Path(".hydra") / "overrides.yaml"
 # what resume=true continues from

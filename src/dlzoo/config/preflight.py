@@ -1,8 +1,9 @@
 """What ``dlzoo-train`` checks before Hydra starts.
 
 :func:`preflight` catches what Hydra would report as a page of text or a traceback (an
-override it cannot parse, an unknown key or group option, an unwritable log directory)
-and turns ``resume=true`` into the latest run's own overrides, directory and
+override it cannot parse, an unknown key or group option, an unwritable log directory),
+refuses a ``hydra.run.dir`` that holds another run (before Hydra writes over that run's
+config) and turns ``resume=true`` into the latest run's own overrides, directory and
 ``last.ckpt``; it composes the command line once for all of that (Hydra then composes
 it twice more, to choose the run mode and to run).
 """
@@ -16,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 from dlzoo.config.compose import CONFIG_DIR, first_values
 from dlzoo.config.layout import LAST_CHECKPOINT
 from dlzoo.config.overrides import check_overrides
+from dlzoo.config.run_claim import refuse_other_run
 from dlzoo.errors import ConfigError
 
 
@@ -40,16 +42,22 @@ def _key(override: str) -> str:
     return override.split("=", 1)[0].lstrip("+~")
 
 
+def _run_dir_override(overrides: list[str]) -> str | None:
+    """The directory that ``hydra.run.dir=RUN`` names (the last one), or ``None``."""
+    named = [o.split("=", 1)[1] for o in overrides if _key(o) == "hydra.run.dir"]
+    return named[-1] if named else None
+
+
 def _named_run(overrides: list[str]) -> Path | None:
     """The run that ``hydra.run.dir=RUN`` names beside ``resume=true`` (``None``: none).
 
     Raises:
         ConfigError: it has no ``last.ckpt``.
     """
-    named = [o.split("=", 1)[1] for o in overrides if _key(o) == "hydra.run.dir"]
-    if not named:
+    named = _run_dir_override(overrides)
+    if named is None:
         return None
-    run = Path(named[-1])
+    run = Path(named)
     if not (run / LAST_CHECKPOINT).is_file():
         raise ConfigError(
             f"resume=true: hydra.run.dir={run} has no checkpoints/last.ckpt; give a run "
@@ -117,8 +125,12 @@ def sweeper_overrides(overrides: list[str]) -> list[str]:
     return [*overrides, f"hydra.sweeper._target_={TARGET}"]
 
 
-def preflight(overrides: list[str]) -> list[str]:
+def preflight(overrides: list[str], multirun: bool = False) -> list[str]:
     """Check the command line before Hydra starts; see the module docstring.
+
+    Args:
+        overrides: the command line's overrides.
+        multirun: ``-m`` was given (``hydra.run.dir`` is then not used).
 
     Returns:
         The overrides to run with (changed by ``resume=true`` and by a search file
@@ -133,4 +145,8 @@ def preflight(overrides: list[str]) -> list[str]:
     _check_writable(Path(cfg.paths.log_dir))
     if cfg.get("resume"):
         return resume_overrides(overrides, cfg)
+    named = _run_dir_override(overrides)
+    if named is not None and not multirun:
+        # now, before Hydra writes this run's config over the one that run left there
+        refuse_other_run(named, cfg)
     return sweeper_overrides(overrides)

@@ -12,6 +12,14 @@ composed config (a multirun resolves its sweep directory for every trial), so th
 directory claimed for a ``(PARENT, FORMAT)`` is kept for the rest of the process;
 :func:`forget_claims` (called by :func:`dlzoo.config.compose.compose_config`) lets the next
 composition claim a new one.
+
+A directory named by hand (``hydra.run.dir=RUN``, ``compose_config(..., run_dir=RUN)``)
+may hold a run already. :func:`refuse_other_run` refuses it when its
+``.hydra/config.yaml`` is another run's (a config that differs from this one), unless
+this run continues that one (``resume=true``, or ``ckpt_path=`` a checkpoint): two
+runs' checkpoints, ``metrics.json`` and ``history.csv`` would otherwise mix in one
+folder, and the config would describe only the last. The same config may run there
+again, and replaces the earlier results.
 """
 
 from __future__ import annotations
@@ -21,12 +29,24 @@ import itertools
 import re
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
+from dlzoo.config.layout import CONFIG_FILE
+from dlzoo.config.legacy import upgrade_targets
 from dlzoo.config.run_names import launcher_job_id
+from dlzoo.errors import ConfigError
 
-__all__ = ["RESOLVER", "claim_run_dir", "forget_claims", "register_resolver", "safe_name"]
+__all__ = [
+    "RESOLVER",
+    "claim_run_dir",
+    "config_difference",
+    "forget_claims",
+    "refuse_other_run",
+    "register_resolver",
+    "safe_name",
+]
 
 RESOLVER = "dlzoo.run_dir"
 # what Windows forbids in a file name (and control characters)
@@ -83,3 +103,61 @@ def forget_claims() -> None:
 def register_resolver() -> None:
     """Register ``${dlzoo.run_dir:PARENT,FORMAT}``."""
     OmegaConf.register_new_resolver(RESOLVER, claim_run_dir, use_cache=True, replace=True)
+
+
+def _comparable(cfg: DictConfig) -> dict[str, Any]:
+    """The config as plain data, unresolved, without what names the directory itself
+    (Hydra writes ``paths.output_dir`` as an interpolation, a run from Python as a path)."""
+    plain = OmegaConf.to_container(cfg, resolve=False)
+    plain.pop("hydra", None)
+    if isinstance(plain.get("paths"), dict):
+        plain["paths"].pop("output_dir", None)
+    return plain
+
+
+def _difference(held: Any, new: Any, prefix: str = "") -> tuple[str, Any, Any] | None:
+    """The first key whose value differs between two plain configs (``None``: equal)."""
+    if isinstance(held, dict) and isinstance(new, dict):
+        for key in sorted({*held, *new}, key=str):
+            found = _difference(
+                held.get(key, "<unset>"), new.get(key, "<unset>"), f"{prefix}{key}."
+            )
+            if found:
+                return found
+        return None
+    return None if held == new else (prefix.rstrip("."), held, new)
+
+
+def config_difference(run_dir: str | Path, cfg: DictConfig) -> tuple[str, Any, Any] | None:
+    """The first key where ``run_dir``'s saved config and ``cfg`` differ, with both
+    values; ``None`` when they agree or ``run_dir`` holds no config."""
+    path = Path(run_dir) / CONFIG_FILE
+    if not path.is_file():
+        return None
+    held = OmegaConf.load(path)
+    upgrade_targets(held)  # a run written before the datamodules moved
+    return _difference(_comparable(held), _comparable(cfg))
+
+
+def refuse_other_run(run_dir: str | Path, cfg: DictConfig) -> None:
+    """Refuse ``run_dir`` when it holds another run's config (see the module docstring).
+
+    Args:
+        run_dir: the directory this run writes to.
+        cfg: this run's composed config (with or without Hydra's own node).
+
+    Raises:
+        ConfigError: naming the directory, the first differing key and the fixes.
+    """
+    # a run continued from a checkpoint (Lightning restores its epochs and optimizer)
+    # may change its settings: resume=true, or ckpt_path= as Tune resumes a paused trial
+    continued = cfg.get("resume") or cfg.get("ckpt_path")
+    found = None if continued else config_difference(run_dir, cfg)
+    if found is None:
+        return
+    key, was, now = found
+    raise ConfigError(
+        f"run directory {run_dir} holds another run (its {CONFIG_FILE} has {key}={was}, "
+        f"this run {key}={now}): train into a new directory (leave hydra.run.dir out, or "
+        "use dlzoo.fit, which makes one), or continue that run with resume=true"
+    )

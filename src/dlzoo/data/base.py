@@ -10,8 +10,9 @@ Two moments in a datamodule's life:
    the preprocessing on the training split (see :mod:`dlzoo.data.preprocess`).
 2. **Deployment**: a fresh datamodule built from the same config gets that fitted
    preprocessing back with ``load_fitted_state(state)``, without reading any data:
-   ``net_kwargs()``, ``task_kwargs()``, ``class_names``, ``predict_inputs(path)`` and
-   ``input_transform()`` then work as after ``setup()``. Lightning carries the state
+   ``net_kwargs()``, ``task_kwargs()``, ``class_names``, ``predict_inputs(path)``
+   (files), ``predict_values(values)`` (arrays or strings in memory, where the data
+   takes them) and ``input_transform()`` then work as after ``setup()``. Lightning carries the state
    in every checkpoint through :meth:`DlzooDataModule.state_dict`.
 
 Vocabulary: the names of shapes, across modalities
@@ -70,11 +71,12 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+import numpy as np
 from torch import Tensor, nn
 
 from dlzoo.errors import DataError
 
-__all__ = ["STAGES", "DlzooDataModule", "PredictInputs"]
+__all__ = ["STAGES", "DlzooDataModule", "PredictInputs", "value_array"]
 
 STAGES = ("train", "val", "test")
 
@@ -101,6 +103,30 @@ class PredictInputs:
         return len(self.names)
 
 
+def value_array(values: Any, owner: str, expected: str) -> np.ndarray:
+    """In-memory numbers (a NumPy array, a tensor, nested lists) as a float64 array.
+
+    Args:
+        values: what the user passed to predict.
+        owner: the data's name, for the message.
+        expected: the shapes this data takes, for the message.
+
+    Raises:
+        DataError: not numbers, or no values.
+    """
+    if isinstance(values, Tensor):
+        values = values.detach().cpu().numpy()
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise DataError(
+            f"data '{owner}' cannot read a {type(values).__name__} as numbers: give {expected}"
+        ) from None
+    if array.size == 0:
+        raise DataError(f"data '{owner}' got an empty array: give {expected}")
+    return array
+
+
 class DlzooDataModule(L.LightningDataModule, ABC):
     """What every dlzoo datamodule provides, whatever its data and however it batches.
 
@@ -110,6 +136,9 @@ class DlzooDataModule(L.LightningDataModule, ABC):
     """
 
     name: str
+    # a string given to predict (dlzoo.fit's Result.predict) is a document of this data,
+    # unless it names a file or folder; for other data, a string is a path
+    strings_are_documents: bool = False
 
     @abstractmethod
     def net_kwargs(self) -> dict[str, Any]:
@@ -162,6 +191,18 @@ class DlzooDataModule(L.LightningDataModule, ABC):
                 the wrong shape; the message names the file, what was expected and
                 what was found.
         """
+
+    def predict_values(self, values: Any) -> PredictInputs:
+        """In-memory raw inputs (arrays, tensors, strings), preprocessed as
+        :meth:`predict_inputs` preprocesses a file's; by default this data takes files only.
+
+        Raises:
+            DataError: values this data cannot take, naming what it takes.
+        """
+        raise DataError(
+            f"data '{self.name}' predicts from files only, not from a "
+            f"{type(values).__name__}: give a file or folder as dlzoo-predict takes it"
+        )
 
     @abstractmethod
     def input_transform(self) -> nn.Module:

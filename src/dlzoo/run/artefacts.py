@@ -121,10 +121,21 @@ def fitted_state(checkpoint: dict[str, Any], cfg: DictConfig, path: str | Path) 
 
 def save_run_config(cfg: DictConfig, run_dir: str | Path) -> None:
     """Write ``.hydra/config.yaml`` for a run composed outside the CLI (Hydra writes it
-    for CLI runs), so every run directory can be rebuilt from itself."""
+    for CLI runs), so every run directory can be rebuilt from itself.
+
+    A file with the same config is left as it is (a CLI run's own, which Hydra wrote);
+    a continued run's config (``resume=true``, ``ckpt_path=``) replaces its earlier one.
+
+    Raises:
+        ConfigError: ``run_dir`` holds another run's config and this run does not
+            continue it (see :func:`dlzoo.config.run_claim.refuse_other_run`).
+    """
+    from dlzoo.config.run_claim import config_difference, refuse_other_run
+
     path = Path(run_dir) / CONFIG_FILE
-    if path.is_file():
-        return
+    refuse_other_run(run_dir, cfg)
+    if path.is_file() and config_difference(run_dir, cfg) is None:
+        return  # the same config (a CLI run's: Hydra wrote it)
     path.parent.mkdir(parents=True, exist_ok=True)
     plain = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])
     OmegaConf.save(plain, path)

@@ -203,10 +203,13 @@ def _use_fold(cfg: DictConfig, datamodule: Any) -> None:
 def _fit_parts(
     cfg: DictConfig, model_name: str, net_kwargs: dict[str, Any], transfer: Any = None
 ) -> tuple[list[Any], list[Any], L.Trainer]:
-    """The callbacks (the configured ones, dlzoo's own and a transfer run's freezing),
+    """The callbacks (the configured ones, a transfer run's freezing and dlzoo's own:
+    checkpoint contents, DDP statistics, ``history.csv``, signals),
     the loggers and the Trainer."""
     from dlzoo.callbacks.ddp import SyncNormStats
+    from dlzoo.callbacks.history import EpochHistory
     from dlzoo.callbacks.run_state import RunState
+    from dlzoo.config.layout import HISTORY_FILE
     from dlzoo.run.interrupt import StopOnSignal
 
     callbacks = [
@@ -214,6 +217,9 @@ def _fit_parts(
         *(transfer.callbacks if transfer else []),
         RunState(model_name, net_kwargs, transfer.spec if transfer else None),
         SyncNormStats(),  # DDP: every rank evaluates (and saves) the same statistics
+        # history.csv is part of every run directory, whatever callbacks are configured;
+        # before StopOnSignal, whose on_train_end raises on a signal
+        EpochHistory(Path(cfg.paths.output_dir) / HISTORY_FILE),
         StopOnSignal(),  # SIGINT / SIGTERM end training between steps, with a last.ckpt
     ]
     loggers = instantiate_dict(cfg.get("logger"))

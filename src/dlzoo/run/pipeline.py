@@ -236,14 +236,20 @@ def train(cfg: DictConfig) -> float | None:
         The value of ``cfg.optimized_metric`` (best checkpoint, validation or test
         split), or ``None`` when the run did not produce it.
     """
+    from dlzoo.config.run_claim import refuse_other_run
+    from dlzoo.config.run_names import is_rank_zero_process
     from dlzoo.run.cross_validation import check_cv, cross_validate
     from dlzoo.run.logs import quiet_other_ranks
 
+    # before any work: a directory that holds another run is refused in one line
+    refuse_other_run(cfg.paths.output_dir, cfg)
     quiet_other_ranks(cfg.paths.output_dir)  # the run's log file is rank zero's
     apply_threads(cfg)  # before any tensor work: parallel trials share the cores
     _train_source(cfg)
     folds, fold = check_cv(cfg)
     if folds > 1 and fold is None:  # K runs, one per fold, and their summary
+        if is_rank_zero_process():  # the parent's config, as Hydra writes it for the CLI
+            save_run_config(cfg, cfg.paths.output_dir)
         return cross_validate(cfg, train)
     run = build(cfg)
     if run.trainer.is_global_zero:

@@ -1,17 +1,47 @@
 """A trained model on new data of its kind: the run rebuilt with the checkpoint's
 fitted preprocessing (no training data is read), the raw input turned into net inputs
 by the datamodule, and one CSV row per input.
+
+``dlzoo-predict`` (:func:`predict`) and a notebook's ``Result.predict``
+(:mod:`dlzoo.run.result`) share :func:`read_inputs` and :func:`predict_tensors`: a
+file gives the same numbers either way.
 """
 
 from __future__ import annotations
 
 import csv
+import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
+
+
+def read_inputs(datamodule: Any, raw: Any) -> Any:
+    """New raw inputs as the net's inputs, preprocessed with the fitted state.
+
+    Args:
+        datamodule: a fitted datamodule (set up, or given its fitted state).
+        raw: a path (``str`` or ``Path``) to a file or folder as ``dlzoo-predict`` takes
+            it; or in-memory values the datamodule's ``predict_values`` takes (arrays or
+            tensors in the data's own units, strings for text). For text data a ``str``
+            that names no existing file or folder is a document.
+
+    Returns:
+        A :class:`dlzoo.data.base.PredictInputs`.
+
+    Raises:
+        DataError: a missing or unreadable file, or values of the wrong kind or shape.
+    """
+    if isinstance(raw, os.PathLike):
+        return datamodule.predict_inputs(raw)
+    if isinstance(raw, str):
+        documents = getattr(datamodule, "strings_are_documents", False)
+        if not documents or Path(raw).exists():
+            return datamodule.predict_inputs(raw)
+    return datamodule.predict_values(raw)
 
 
 def predict_tensors(task: Any, inputs: Sequence[torch.Tensor], batch_size: int) -> torch.Tensor:
@@ -57,7 +87,7 @@ def predict(
     from dlzoo.run.rebuild import rebuild
 
     run = rebuild(run_dir, ckpt_path or None, setup_data=False, trainer=False)
-    given = run.datamodule.predict_inputs(input_path)
+    given = read_inputs(run.datamodule, Path(input_path))
     start = time.perf_counter()
     predicted = predict_tensors(run.task, given.inputs, int(batch_size))
     seconds = time.perf_counter() - start

@@ -144,6 +144,13 @@ class WrappedDataModule(DlzooDataModule):
     def predict_inputs(self, path: str | Path) -> PredictInputs:
         return self.base.predict_inputs(path)
 
+    def predict_values(self, values: Any) -> PredictInputs:
+        return self.base.predict_values(values)
+
+    @property
+    def strings_are_documents(self) -> bool:  # type: ignore[override]
+        return bool(getattr(self.base, "strings_are_documents", False))
+
     def input_transform(self) -> nn.Module:
         return self.base.input_transform()
 

@@ -35,7 +35,7 @@ import torch
 from torch import Tensor
 
 from dlzoo.data.augment import build_augment
-from dlzoo.data.base import STAGES, PredictInputs
+from dlzoo.data.base import STAGES, PredictInputs, value_array
 from dlzoo.data.classification import ClassificationDataModule
 from dlzoo.data.memory import require_config
 from dlzoo.data.options import check_fractions, positive_int
@@ -118,6 +118,9 @@ class ImageDataModule(ClassificationDataModule):
     """
 
     name: str = "images"
+    # the largest pixel value in the data's own units: load() divides by it to [0, 1],
+    # and so does predict_values (an 8-bit image's 255; the digits' 16)
+    pixel_max: float = 255.0
 
     def __init__(
         self,
@@ -291,6 +294,34 @@ class ImageDataModule(ClassificationDataModule):
         pixels = np.stack([read_image(f, self.image_size, grey) for f in files])
         x = torch.from_numpy(self.input_scaler.transform(pixels, channel_axis=1))
         return PredictInputs((x,), [f.name for f in files])
+
+    def predict_values(self, values: Any) -> PredictInputs:
+        """Images in the data's own units (``pixel_max``: the digits' 0 .. 16, 0 .. 255
+        for the others), scaled to [0, 1] and normalised as in training; not resized.
+
+        Shapes:
+            - values: (N, H, W) grey, (N, C, H, W), or one image (H, W)
+            - output: ``inputs = (x,)``, x (N, C, H, W) float32; ``names`` ``"0"`` ..
+        """
+        self._require_fitted()
+        channels, (height, width) = self.input_scaler.channels, self.image_size
+        expected = (
+            f"images of shape (N, {height}, {width})"
+            + (" (grey)" if channels == 1 else "")
+            + f" or (N, {channels}, {height}, {width}) in 0 .. {self.pixel_max:g}"
+        )
+        pixels = value_array(values, self.name, expected)
+        if pixels.ndim == 2:
+            pixels = pixels[None]
+        if pixels.ndim == 3 and channels == 1:
+            pixels = pixels[:, None]
+        if pixels.shape[1:] != (channels, height, width):
+            raise DataError(
+                f"data '{self.name}' got an array of shape {pixels.shape}: give {expected}"
+            )
+        scaled = (pixels / self.pixel_max).astype(np.float32)
+        x = torch.from_numpy(self.input_scaler.transform(scaled, channel_axis=1))
+        return PredictInputs((x,), [str(i) for i in range(len(x))])
 
     def input_transform(self) -> AffineTransform:
         """``(x - mean) / std`` per channel, on (B, C, H, W) pixels in [0, 1]."""

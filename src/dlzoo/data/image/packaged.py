@@ -26,6 +26,7 @@ class DigitsDataModule(ImageDataModule):
     """
 
     name = "digits"
+    pixel_max = 16.0
 
     def load(self) -> ImageArrays:
         # imported here: scikit-learn takes most of a second to import

@@ -55,7 +55,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from dlzoo.data.base import PredictInputs
+from dlzoo.data.base import PredictInputs, value_array
 from dlzoo.data.classification import ClassificationDataModule, class_order
 from dlzoo.data.options import check_fractions
 from dlzoo.data.preprocess import AffineScaler, MaskedAffineTransform
@@ -443,6 +443,22 @@ class UCRDataModule(ClassificationDataModule):
         inputs = (self._scaled(x, lengths), torch.from_numpy(lengths))
         return PredictInputs(inputs, [f"{path.name}[{i}]" for i in range(len(cases))])
 
+    def predict_values(self, values: Any) -> PredictInputs:
+        """Sequences to classify, in memory, as a ``.npy`` file holds them (see
+        :meth:`predict_inputs`): raw units, trailing all-NaN steps are padding.
+
+        Shapes:
+            - values: (N, C, T) or one case (C, T), C the training's channels
+            - output: ``inputs = (x, lengths)``: x (N, max L_i, C) float32, lengths (N,)
+        """
+        self._require_fitted()
+        expected = f"numbers of shape (N, C, T) or (C, T) with C = {self.input_size} channels"
+        array = value_array(values, self.name, expected)
+        cases = _array_cases(array, f"the array given to data '{self.name}'", self.input_size)
+        x, lengths = _pad(cases, self.input_size)
+        inputs = (self._scaled(x, lengths), torch.from_numpy(lengths))
+        return PredictInputs(inputs, [str(i) for i in range(len(cases))])
+
     def input_transform(self) -> MaskedAffineTransform:
         """Per-channel ``(x - mean) / std`` on (B, T, C) raw sequences; takes ``(x, lengths)``
         and keeps the steps at and after each length 0."""
@@ -461,12 +477,22 @@ def _npy_cases(path: Path, channels: int) -> list[np.ndarray]:
     expected = f"expected numbers of shape (N, C, T) or (C, T) with C = {channels} channels"
     if not isinstance(array, np.ndarray) or not np.issubdtype(array.dtype, np.number):
         raise DataError(f"{path} holds {getattr(array, 'dtype', type(array))} values: {expected}")
+    return _array_cases(array, str(path), channels)
+
+
+def _array_cases(array: np.ndarray, source: str, channels: int) -> list[np.ndarray]:
+    """The (L_i, C) cases of an array (N, C, T) or (C, T), trailing all-NaN steps cut.
+
+    Raises:
+        DataError: another shape, naming ``source``.
+    """
+    expected = f"expected numbers of shape (N, C, T) or (C, T) with C = {channels} channels"
     if array.ndim == 2:
         array = array[None]
     if array.ndim != 3 or array.shape[1] != channels or 0 in array.shape:
-        raise DataError(f"{path} holds an array of shape {np.shape(array)}: {expected}")
+        raise DataError(f"{source} holds an array of shape {np.shape(array)}: {expected}")
     cases = array.astype(np.float64).transpose(0, 2, 1)  # (N, T, C): the loaders' layout
-    return [_trim_case(case, f"{path} case {i}") for i, case in enumerate(cases)]
+    return [_trim_case(case, f"{source} case {i}") for i, case in enumerate(cases)]
 
 
 def _ts_cases(path: Path, channels: int) -> list[np.ndarray]:

@@ -44,7 +44,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from dlzoo.data.base import PredictInputs
+from dlzoo.data.base import PredictInputs, value_array
 from dlzoo.data.memory import InMemoryDataModule, require_config
 from dlzoo.data.options import check_fractions, positive_int
 from dlzoo.data.preprocess import AffineScaler, AffineTransform
@@ -437,9 +437,48 @@ class WindowedSeriesDataModule(InMemoryDataModule):
             if column not in frame.columns:
                 raise missing_column(path, frame, column, needs)
         values = numeric_columns(path, frame, self.columns, "")
+        name = f"{path.name} row {len(values)}"
+        if self.time_column is not None and self.time_column in frame.columns:
+            name = stamp_text(time_stamps(path, frame, self.time_column)[-1])
+        return PredictInputs((self._last_window(values, f"CSV file {path}"),), [name])
+
+    def predict_values(self, values: Any) -> PredictInputs:
+        """The window to forecast from, in memory: the series' last ``window`` values
+        in raw units, the training's ``columns`` in their order.
+
+        Shapes:
+            - values: (T, F) with F = len(columns), or (T,) for one column; T >= window
+            - output: ``inputs = (x,)``, x (1, window, F) float32; ``names``
+              ``["row T"]``
+        """
+        self._require_fitted()
+        count = len(self.columns)
+        expected = (
+            f"the last {self.window} or more values of the series, shape (T, {count}) "
+            f"(columns {', '.join(self.columns)})" + (" or (T,)" if count == 1 else "")
+        )
+        array = value_array(values, self.name, expected)
+        if array.ndim == 1 and count == 1:
+            array = array[:, None]
+        if array.ndim != 2 or array.shape[1] != count:
+            raise DataError(
+                f"data '{self.name}' got an array of shape {array.shape}: give {expected}"
+            )
+        x = self._last_window(array, f"the series given to data '{self.name}'")
+        return PredictInputs((x,), [f"row {len(array)}"])
+
+    def _last_window(self, values: np.ndarray, source: str) -> Tensor:
+        """The last ``window`` rows of ``values`` (raw units, no gap), scaled.
+
+        Shapes:
+            - values: (T, F) -> (1, window, F) float32
+
+        Raises:
+            DataError: fewer than ``window`` rows, or a missing value among the last ones.
+        """
         if len(values) < self.window:
             raise DataError(
-                f"CSV file {path} has {len(values)} data rows, fewer than the window of "
+                f"{source} has {len(values)} data rows, fewer than the window of "
                 f"{self.window}: give at least the last {self.window} time steps"
             )
         tail = values[-self.window :]
@@ -447,14 +486,10 @@ class WindowedSeriesDataModule(InMemoryDataModule):
         if len(gaps):
             first = len(values) - self.window + int(gaps[0]) + 1
             raise DataError(
-                f"CSV file {path} has missing values in its last {self.window} rows (the "
+                f"{source} has missing values in its last {self.window} rows (the "
                 f"input window), first in data row {first}: fill them"
             )
-        name = f"{path.name} row {len(values)}"
-        if self.time_column is not None and self.time_column in frame.columns:
-            name = stamp_text(time_stamps(path, frame, self.time_column)[-1])
-        x = torch.from_numpy(self.input_scaler.transform(tail, channel_axis=1))[None]
-        return PredictInputs((x,), [name])
+        return torch.from_numpy(self.input_scaler.transform(tail, channel_axis=1))[None]
 
     def input_transform(self) -> AffineTransform:
         """The fitted scaler on (B, window, F) windows in raw units."""

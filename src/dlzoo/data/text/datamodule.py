@@ -136,6 +136,7 @@ class TextDataModule(LabelledDataModule):
     """
 
     name: str = "text"
+    strings_are_documents = True
     location: str = "the corpus"
     loader_class = PaddedSequenceLoader
 
@@ -363,15 +364,37 @@ class TextDataModule(LabelledDataModule):
             ".txt files (one document each)"
         )
 
-    def _predict_encoded(self, path: Path, texts: list[str], names: list[str]) -> PredictInputs:
+    def predict_values(self, values: Any) -> PredictInputs:
+        """Documents to classify, in memory: one string or a list of them, preprocessed
+        and tokenised as the training documents were.
+
+        Returns:
+            As :meth:`predict_inputs`; ``names`` ``"text[i]"``.
+
+        Raises:
+            DataError: not strings, none, or one empty after preprocessing.
+        """
+        self._require_fitted()
+        texts = [values] if isinstance(values, str) else values
+        if not isinstance(texts, list | tuple) or not all(isinstance(t, str) for t in texts):
+            raise DataError(
+                f"data '{self.name}' classifies strings, not a {type(values).__name__}: give "
+                "a string, a list of strings, a .txt file or a folder of .txt files"
+            )
+        names = [f"text[{i}]" for i in range(len(texts))]
+        return self._predict_encoded("the texts given", list(texts), names)
+
+    def _predict_encoded(
+        self, source: str | Path, texts: list[str], names: list[str]
+    ) -> PredictInputs:
         self.decoder.log_fallbacks(self.name)
         if not texts:
-            raise DataError(f"{path} holds no documents: give at least one non-blank line")
+            raise DataError(f"{source} holds no documents: give at least one non-blank line")
         processed = self.preprocessor.many(texts)
         for text, name in zip(processed, names, strict=True):
             if not text.strip():
                 raise DataError(
-                    f"{name} of {path} is empty after preprocessing: remove it or give text "
+                    f"{name} of {source} is empty after preprocessing: remove it or give text "
                     "with words"
                 )
         tokens, lengths = self._encode(processed, names)

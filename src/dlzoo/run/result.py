@@ -1,0 +1,198 @@
+"""A finished run for a notebook: its metrics, its history, its model and ``predict``.
+
+:func:`load` (``dlzoo.load``) opens any run directory; ``dlzoo.fit``
+(:mod:`dlzoo.run.notebook`) returns the same :class:`Result` for the run it trained.
+Everything is read from the directory, so a result loaded later, in another process,
+is the result ``fit`` returned: the metrics from ``metrics.json``, the curves from
+``history.csv``, and the model rebuilt from the best checkpoint (the last one where
+there is no best) when it is first asked for.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dlzoo.config.layout import HISTORY_FILE, METRICS_FILE
+from dlzoo.run.artefacts import load_run_config
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import torch
+    from matplotlib.figure import Figure
+
+
+class Result:
+    """A run directory, read for a notebook.
+
+    Attributes:
+        run_dir: the run directory (absolute).
+        metrics: ``metrics.json``: the best checkpoint's ``val`` and ``test`` metrics
+            beside the baselines, ``best_epoch``, ``epochs``, ``fit_seconds``, ...
+            (empty for a run that has not finished).
+
+    Args:
+        run_dir: a directory that ``dlzoo-train`` or ``dlzoo.fit`` wrote.
+
+    Raises:
+        ConfigError: ``run_dir`` is not a run directory.
+    """
+
+    def __init__(self, run_dir: str | Path) -> None:
+        self.run_dir = Path(run_dir).resolve()
+        self.config = load_run_config(self.run_dir)  # fails on a folder that is no run
+        path = self.run_dir / METRICS_FILE
+        self.metrics: dict[str, Any] = json.loads(path.read_text()) if path.is_file() else {}
+        self._run: Any = None
+
+    @property
+    def val(self) -> dict[str, float]:
+        """The best checkpoint's validation metrics, e.g. ``{"val/acc": 0.97, ...}``."""
+        return dict(self.metrics.get("val", {}))
+
+    @property
+    def test(self) -> dict[str, float]:
+        """The best checkpoint's test metrics and the baselines beside them."""
+        return dict(self.metrics.get("test", {}))
+
+    @property
+    def history(self) -> pd.DataFrame:
+        """``history.csv``: a row per epoch (``epoch``, ``step``, ``lr``, ``seconds``
+        and every logged metric); a cross-validated run's folds one after another with
+        a ``fold`` column; empty for a run that trained nothing."""
+        import pandas as pd
+
+        path = self.run_dir / HISTORY_FILE
+        if path.is_file():
+            return pd.read_csv(path)
+        folds = sorted(self.run_dir.glob(f"fold_*/{HISTORY_FILE}"), key=_fold_number)
+        if not folds:
+            return pd.DataFrame()
+        frames = [pd.read_csv(p).assign(fold=_fold_number(p)) for p in folds]
+        return pd.concat(frames, ignore_index=True)
+
+    @property
+    def run(self) -> Any:
+        """The run rebuilt from its directory and checkpoint, in eval mode, without a
+        Trainer (:func:`dlzoo.run.rebuild.rebuild`); built on first use."""
+        if self._run is None:
+            from dlzoo.run.rebuild import rebuild
+
+            self._run = rebuild(self.run_dir, trainer=False)
+        return self._run
+
+    @property
+    def task(self) -> Any:
+        """The trained LightningModule (best checkpoint, eval mode)."""
+        return self.run.task
+
+    @property
+    def net(self) -> torch.nn.Module:
+        """The trained net, a plain ``nn.Module`` (best checkpoint, eval mode)."""
+        return self.run.net
+
+    @property
+    def datamodule(self) -> Any:
+        """The datamodule with the fitted preprocessing (class names, scalers); it has
+        read no data."""
+        return self.run.datamodule
+
+    def predict(self, inputs: Any, batch_size: int = 256) -> torch.Tensor:
+        """The trained model on new raw inputs, preprocessed as in training.
+
+        The same numbers as ``dlzoo-predict`` for the same input
+        (:func:`dlzoo.run.predict.read_inputs`).
+
+        Args:
+            inputs: a path to a file or folder as ``dlzoo-predict`` takes it (images, a
+                CSV series, a ``.npy`` of sequences, texts, a graph folder); or in
+                memory: images as an array or tensor in the data's own units (the
+                digits' 0 .. 16, 0 .. 255 for the others), a series' last ``window``
+                values, UCR sequences, one string or a list of strings.
+            batch_size: inputs per forward pass.
+
+        Returns:
+            What the task predicts: per-class probabilities (N, K); a forecast (N,
+            horizon, ...) in the series' own units; embeddings; anomaly scores.
+
+        Shapes:
+            - images: (N, H, W) or (N, C, H, W) -> (N, K)
+            - a series: (T, F) or (T,) with T >= window -> (1, horizon, ...)
+            - sequences: (N, C, T) -> (N, K)
+
+        Raises:
+            DataError: inputs of the wrong kind or shape, naming what the run takes.
+        """
+        from dlzoo.run.predict import predict_tensors, read_inputs
+
+        given = read_inputs(self.datamodule, inputs)
+        return predict_tensors(self.task, given.inputs, int(batch_size))
+
+    def plot(self, metrics: Sequence[str] | None = None) -> Figure:
+        """The learning curves from :attr:`history`: a panel per metric, its training
+        and validation curves together, against the epoch.
+
+        Args:
+            metrics: metric names, each matching a column (``lr``) or every stage's
+                column (``loss``: ``train/loss`` and ``val/loss``); by default the loss
+                and the optimised metric.
+
+        Returns:
+            The figure. It is closed to pyplot, so a notebook shows it once, as the
+            cell's value (``display(fig)`` elsewhere in a cell); save it with
+            ``fig.savefig(path)``.
+        """
+        import matplotlib.pyplot as plt
+        from matplotlib.ticker import MaxNLocator
+
+        history = self.history
+        names = list(metrics) if metrics is not None else self._default_metrics()
+        fig, axes = plt.subplots(1, max(len(names), 1), figsize=(4.5 * max(len(names), 1), 3.5))
+        plt.close(fig)  # shown once, as the returned value, not again by pyplot
+        # a cross-validated run: a curve per fold
+        parts = history.groupby("fold") if "fold" in history else [(None, history)]
+        for ax, name in zip(list(getattr(axes, "flat", [axes])), names, strict=False):
+            columns = [c for c in history.columns if c == name or c.endswith(f"/{name}")]
+            for (fold, part), column in itertools.product(parts, columns):
+                points = part[["epoch", column]].dropna()
+                label = column if fold is None else f"{column} (fold {fold})"
+                ax.plot(points["epoch"], points[column], marker="o", markersize=3, label=label)
+            ax.set_xlabel("epoch")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.set_title(name)
+            if columns:
+                ax.legend()
+        fig.suptitle(self.run_dir.name, fontsize="small")
+        fig.tight_layout()
+        return fig
+
+    def _default_metrics(self) -> list[str]:
+        """``loss`` and the optimised metric's name (``acc`` of ``val/acc``)."""
+        optimized = str(self.config.get("optimized_metric") or "val/loss").rsplit("/", 1)[-1]
+        return list(dict.fromkeys(["loss", optimized]))
+
+    def __repr__(self) -> str:
+        name = self.metrics.get("optimized_metric")
+        value = self.metrics.get("optimized_value")
+        shown = f", {name}={value:.4g}" if isinstance(value, int | float) else ""
+        return f"Result({str(self.run_dir)!r}{shown})"
+
+
+def _fold_number(path: Path) -> int:
+    """K of ``.../fold_K/history.csv``."""
+    return int(path.parent.name.rsplit("_", 1)[-1])
+
+
+def load(run_dir: str | Path) -> Result:
+    """A finished run's :class:`Result`: its metrics, history, model and ``predict``.
+
+    Args:
+        run_dir: the directory that ``dlzoo-train`` printed or ``dlzoo.fit`` returned.
+
+    Raises:
+        ConfigError: ``run_dir`` is not a run directory.
+    """
+    return Result(run_dir)
