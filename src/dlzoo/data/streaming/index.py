@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import IO, Any
 
@@ -41,12 +42,15 @@ __all__ = [
     "is_local",
     "load_index",
     "open_url",
+    "read_problem",
     "shard_url",
     "verify_shards",
 ]
 
 FORMAT = "dlzoo-shards/1"
 INDEX_FILE = "index.json"
+# seconds an HTTP server may take to answer (a read that stalls this long fails too)
+HTTP_TIMEOUT_S = 30
 # what read_index needs in an index, at least
 _KEYS = ("format", "kind", "name", "fields", "batch_fields", "splits", "source")
 _HASH_BLOCK = 1 << 20
@@ -75,13 +79,48 @@ def shard_url(root: str | Path, name: str) -> str:
 
 
 def open_url(url: str, mode: str) -> IO[bytes]:
-    """Open a local file or a URL through webdataset's ``gopen`` (``rb`` or ``wb``)."""
+    """Open a local file or a URL (``rb`` or ``wb``): ``http(s)://`` reads with the
+    standard library, anything else through webdataset's ``gopen``.
+
+    Raises:
+        DataError: it cannot be opened (naming the URL and why).
+    """
+    if mode == "rb" and url.startswith(("http://", "https://")):
+        return _open_http(url)
     from webdataset.gopen import gopen
 
     try:
         return gopen(url, mode)
     except OSError as exc:
         raise DataError(f"cannot open {url} ({exc.strerror or exc})") from None
+
+
+def _open_http(url: str) -> IO[bytes]:
+    """A streamed HTTP(S) response. Not webdataset's ``curl`` pipe: that one needs curl,
+    retries a missing server for a minute and reports only curl's exit status."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        return urllib.request.urlopen(url, timeout=HTTP_TIMEOUT_S)
+    except urllib.error.HTTPError as exc:
+        raise DataError(
+            f"cannot open {url} (HTTP {exc.code} {exc.reason}): check data.root, and that "
+            "the server has the shards there"
+        ) from None
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        reason = getattr(reason, "strerror", None) or reason
+        raise DataError(
+            f"cannot open {url} ({reason}): check data.root, and that the server is up"
+        ) from None
+
+
+def read_problem(exc: OSError) -> str:
+    """Why reading failed, in words: a ``pipe:`` command's exit status rather than
+    webdataset's whole argument tuple."""
+    status = re.search(r"exit (\d+) \(read\)", str(exc))
+    return f"its command exited with status {status.group(1)}" if status else str(exc)
 
 
 class HashingWriter:
@@ -157,7 +196,12 @@ def load_index(root: str | Path) -> dict[str, Any]:
     try:
         with open_url(url, "rb") as f:
             index = json.loads(f.read().decode("utf-8"))
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
+        raise DataError(
+            f"the shard index {url} cannot be read ({read_problem(exc)}): check data.root, "
+            "or write the shards there with dlzoo-shard data=NAME out=..."
+        ) from None
+    except ValueError as exc:
         raise _fail(root, f"cannot be read ({exc})") from None
     if not isinstance(index, dict) or index.get("format") != FORMAT:
         raise _fail(root, f"is not a {FORMAT} index")
@@ -176,9 +220,16 @@ def load_index(root: str | Path) -> dict[str, Any]:
 
 
 def file_sha256(url: str) -> str:
-    """The SHA-256 of a local file or a URL's content, read in blocks."""
-    with open_url(url, "rb") as f:
-        return HashingReader(f).hexdigest_to_end()
+    """The SHA-256 of a local file or a URL's content, read in blocks.
+
+    Raises:
+        DataError: it cannot be read.
+    """
+    try:
+        with open_url(url, "rb") as f:
+            return HashingReader(f).hexdigest_to_end()
+    except OSError as exc:
+        raise DataError(f"shard {url} cannot be read ({read_problem(exc)})") from None
 
 
 def verify_shards(root: str | Path, index: dict[str, Any]) -> None:

@@ -52,7 +52,13 @@ from torch import Tensor
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from dlzoo.data.loaders import EpochClock, SequentialEpochClock, dist_rank_world
-from dlzoo.data.streaming.index import HashingReader, corrupt_shard, open_url, shard_url
+from dlzoo.data.streaming.index import (
+    HashingReader,
+    corrupt_shard,
+    open_url,
+    read_problem,
+    shard_url,
+)
 from dlzoo.errors import ConfigError, DataError
 
 __all__ = ["FieldScaler", "Segment", "StreamingLoader", "iter_samples", "worker_skips"]
@@ -172,7 +178,9 @@ def iter_samples(
                 )
             if whole and stream.hexdigest_to_end() != shard["sha256"]:
                 raise corrupt_shard(url)
-    except (tarfile.TarError, zlib.error, EOFError, ValueError, OSError, IndexError) as exc:
+    except OSError as exc:  # a pipe: command that failed, a server that went away
+        raise DataError(f"shard {url} cannot be read ({read_problem(exc)})") from None
+    except (tarfile.TarError, zlib.error, EOFError, ValueError, IndexError) as exc:
         raise DataError(
             f"shard {url} cannot be read ({type(exc).__name__}: {exc}): it is corrupt or "
             "truncated; write the shards again with dlzoo-shard ... overwrite=true"
