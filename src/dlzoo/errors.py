@@ -7,7 +7,15 @@ exit non-zero, without a traceback and without writing ``metrics.json``.
 
 
 class DlzooError(Exception):
-    """Base class: a problem with the user's input, reported without a traceback."""
+    """Base class: a problem with the user's input, reported without a traceback.
+
+    Attributes:
+        exit_status: the command's exit status (2: bad input).
+        report: whether this process prints the line (in a multi-process run, one does).
+    """
+
+    exit_status = 2
+    report = True
 
 
 class ConfigError(DlzooError):

@@ -21,12 +21,16 @@ class KillAtStep(Callback):
     Args:
         step: the step.
         signal: the signal's name, e.g. ``SIGTERM``.
+        rank: only the process of this global rank (``None``: every process).
     """
 
-    def __init__(self, step: int, signal: str = "SIGKILL") -> None:
+    def __init__(self, step: int, signal: str = "SIGKILL", rank: int | None = None) -> None:
         self.step = int(step)
         self.signum = Signals[signal]
+        self.rank = rank
 
     def on_train_batch_end(self, trainer: Any, *args: Any) -> None:
+        if self.rank is not None and trainer.global_rank != self.rank:
+            return
         if os.environ.get("DLZOO_TEST_KILL") == "1" and trainer.global_step == self.step:
             os.kill(os.getpid(), self.signum)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
 import shlex
 import signal
@@ -19,8 +18,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers.training import train_process
 
-HELPERS = Path(__file__).resolve().parents[1] / "helpers"
 CASES = {
     # experiment, epochs, the step to die at (mid-epoch: not a multiple of the batches)
     "image": ("digits_cnn", 4, 45),
@@ -28,24 +27,7 @@ CASES = {
     # BasicMotions: 32 training cases in batches of 16, 2 steps an epoch
     "sequence": ("motions_gru", 4, 5),
 }
-
-
-def _train(log_dir: Path, *overrides: str, kill: bool = False) -> subprocess.CompletedProcess:
-    env = {
-        **os.environ,
-        "PYTHONPATH": f"{HELPERS}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
-        "DLZOO_LOG_DIR": str(log_dir),
-        "OMP_NUM_THREADS": "1",
-        "DLZOO_TEST_KILL": "1" if kill else "0",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "dlzoo.cli.train", *overrides],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+_train = train_process
 
 
 def _metrics(log_dir: Path, task: str) -> tuple[Path, dict]:

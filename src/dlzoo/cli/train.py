@@ -60,8 +60,9 @@ def _hydra_main(cfg: DictConfig) -> float | None:
         if not isinstance(exc, DlzooError):
             raise
         _remove_run_dir(cfg)
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(EXIT_BAD_INPUT)
+        if exc.report:
+            print(f"error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_status)
 
 
 def main() -> None:

@@ -45,7 +45,13 @@ def _key(override: str) -> str:
 def _run_dir_override(overrides: list[str]) -> str | None:
     """The directory that ``hydra.run.dir=RUN`` names (the last one), or ``None``."""
     named = [o.split("=", 1)[1] for o in overrides if _key(o) == "hydra.run.dir"]
-    return named[-1] if named else None
+    if not named:
+        return None
+    value = named[-1]
+    # quoted as Hydra's grammar allows; Lightning quotes it for a DDP run's other ranks
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        value = value[1:-1]
+    return value
 
 
 def _named_run(overrides: list[str]) -> Path | None:
@@ -89,10 +95,11 @@ def resume_overrides(overrides: list[str], cfg: DictConfig) -> list[str]:
         )
     own = OmegaConf.load(run / OVERRIDES_FILE) if (run / OVERRIDES_FILE).is_file() else []
     dropped = {"resume", "ckpt_path", "hydra.run.dir"}
-    kept = [str(o) for o in own if _key(str(o)) not in dropped]
-    new = [o for o in overrides if _key(o) not in dropped]
+    # one override per key, the command line's winning: the run's own `+key=` given
+    # again (as a DDP run's other ranks get every override again) is no duplicate
+    merged = {_key(o): o for o in [*map(str, own), *overrides] if _key(o) not in dropped}
     last = run / LAST_CHECKPOINT
-    return [*kept, *new, "resume=true", f"hydra.run.dir={run}", f"ckpt_path={last}"]
+    return [*merged.values(), "resume=true", f"hydra.run.dir={run}", f"ckpt_path={last}"]
 
 
 def sweeper_overrides(overrides: list[str]) -> list[str]:

@@ -204,10 +204,11 @@ def _fit_parts(
     cfg: DictConfig, model_name: str, net_kwargs: dict[str, Any], transfer: Any = None
 ) -> tuple[list[Any], list[Any], L.Trainer]:
     """The callbacks (the configured ones, a transfer run's freezing and dlzoo's own:
-    checkpoint contents, DDP statistics, ``history.csv``, signals),
+    checkpoint contents, DDP statistics and ranks, ``history.csv``, signals),
     the loggers and the Trainer."""
     from dlzoo.callbacks.ddp import SyncNormStats
     from dlzoo.callbacks.history import EpochHistory
+    from dlzoo.callbacks.ranks import RankRecord
     from dlzoo.callbacks.run_state import RunState
     from dlzoo.config.layout import HISTORY_FILE
     from dlzoo.run.interrupt import StopOnSignal
@@ -217,6 +218,7 @@ def _fit_parts(
         *(transfer.callbacks if transfer else []),
         RunState(model_name, net_kwargs, transfer.spec if transfer else None),
         SyncNormStats(),  # DDP: every rank evaluates (and saves) the same statistics
+        RankRecord(cfg.paths.output_dir),  # DDP: a lost rank can be named by the others
         # history.csv is part of every run directory, whatever callbacks are configured;
         # before StopOnSignal, whose on_train_end raises on a signal
         EpochHistory(Path(cfg.paths.output_dir) / HISTORY_FILE),

@@ -240,6 +240,7 @@ def train(cfg: DictConfig) -> float | None:
     from dlzoo.config.run_names import is_rank_zero_process
     from dlzoo.run.cross_validation import check_cv, cross_validate
     from dlzoo.run.logs import quiet_other_ranks
+    from dlzoo.run.lost_rank import report_lost_rank
 
     # before any work: a directory that holds another run is refused in one line
     refuse_other_run(cfg.paths.output_dir, cfg)
@@ -257,16 +258,17 @@ def train(cfg: DictConfig) -> float | None:
     ckpt_path = cfg.get("ckpt_path")
     if ckpt_path:  # one clear line for a missing, broken or foreign checkpoint
         check_checkpoint_fits(load_checkpoint(ckpt_path), ckpt_path, run.net, run.model_name)
-    seconds = fit(run)
-    if seconds is None:
-        return None
-    fitted = seconds > 0.0
-    stopped = stop_reason(run.trainer)
-    callback = run.trainer.checkpoint_callback
-    best = (callback.best_model_path or None) if (fitted and callback) else None
-    if not fitted:
-        best = cfg.get("ckpt_path") or None
-    # Without a checkpoint (fast_dev_run, callbacks=none) the last weights are scored.
-    scores = score(run, best, fitted, test=cfg.get("test", True))
+    with report_lost_rank(run):  # DDP: a dead rank is one line, not gloo's traceback
+        seconds = fit(run)
+        if seconds is None:
+            return None
+        fitted = seconds > 0.0
+        stopped = stop_reason(run.trainer)
+        callback = run.trainer.checkpoint_callback
+        best = (callback.best_model_path or None) if (fitted and callback) else None
+        if not fitted:
+            best = cfg.get("ckpt_path") or None
+        # Without a checkpoint (fast_dev_run, callbacks=none) the last weights are scored.
+        scores = score(run, best, fitted, test=cfg.get("test", True))
     scores.fit_seconds, scores.stop_reason = seconds, stopped
     return report(run, scores)
