@@ -15,8 +15,9 @@ from dlzoo.data.image.packaged import DigitsDataModule
 from dlzoo.data.series.ucr import UCRDataModule
 from dlzoo.data.splits import fold_split
 from dlzoo.errors import ConfigError
-from dlzoo.run.cross_validation import check_cv, summarize
+from dlzoo.run.cross_validation import check_cv
 from dlzoo.run.pipeline import train
+from dlzoo.run.repeats import summarize
 
 FAST = ("trainer.max_epochs=1", "trainer.limit_train_batches=2", "logger=none")
 

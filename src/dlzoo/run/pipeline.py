@@ -16,8 +16,10 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 from lightning.pytorch.loggers import TensorBoardLogger
@@ -222,6 +224,18 @@ def _train_source(cfg: DictConfig) -> None:
         train(compose_config(overrides))
 
 
+def _repeats(cfg: DictConfig) -> Callable[[DictConfig, Any], float | None] | None:
+    """What trains a run of several runs: one per seed (``seeds``, the outer loop), one
+    per fold (``cv.folds``); ``None`` for a single run. Checks both settings."""
+    from dlzoo.run.cross_validation import check_cv, cross_validate
+    from dlzoo.run.seeds import check_seeds, repeat_seeds
+
+    folds, fold = check_cv(cfg)
+    if check_seeds(cfg):
+        return repeat_seeds
+    return cross_validate if folds > 1 and fold is None else None
+
+
 @interruptible  # SIGINT / SIGTERM: last.ckpt, interrupted.json, exit 130 / 143
 def train(cfg: DictConfig) -> float | None:
     """Run one experiment from a composed config; see the module docstring.
@@ -229,8 +243,9 @@ def train(cfg: DictConfig) -> float | None:
     Args:
         cfg: the composed ``train.yaml`` config.
 
-    With ``cv.folds=K`` (K >= 2) it trains K runs, one per fold, and returns the mean
-    (see :mod:`dlzoo.run.cross_validation`).
+    With ``seeds=N`` it trains N runs, one per seed, and with ``cv.folds=K`` (K >= 2) K
+    runs, one per fold (each seed's run a whole cross-validation when both are set), and
+    returns the mean (see :mod:`dlzoo.run.seeds`, :mod:`dlzoo.run.cross_validation`).
 
     Returns:
         The value of ``cfg.optimized_metric`` (best checkpoint, validation or test
@@ -238,7 +253,6 @@ def train(cfg: DictConfig) -> float | None:
     """
     from dlzoo.config.run_claim import refuse_other_run
     from dlzoo.config.run_names import is_rank_zero_process
-    from dlzoo.run.cross_validation import check_cv, cross_validate
     from dlzoo.run.logs import quiet_other_ranks
     from dlzoo.run.lost_rank import report_lost_rank
 
@@ -247,11 +261,11 @@ def train(cfg: DictConfig) -> float | None:
     quiet_other_ranks(cfg.paths.output_dir)  # the run's log file is rank zero's
     apply_threads(cfg)  # before any tensor work: parallel trials share the cores
     _train_source(cfg)
-    folds, fold = check_cv(cfg)
-    if folds > 1 and fold is None:  # K runs, one per fold, and their summary
+    repeated = _repeats(cfg)
+    if repeated is not None:  # a run per seed or fold, and their summary
         if is_rank_zero_process():  # the parent's config, as Hydra writes it for the CLI
             save_run_config(cfg, cfg.paths.output_dir)
-        return cross_validate(cfg, train)
+        return repeated(cfg, train)
     run = build(cfg)
     if run.trainer.is_global_zero:
         save_run_config(cfg, run.output_dir)

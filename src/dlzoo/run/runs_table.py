@@ -4,9 +4,9 @@ status: ``ok``; ``pruned`` (stopped by an Optuna pruner); ``failed`` (a sweep's 
 that raised: its ``error.json``, whose line is in the ``error`` column); ``interrupted``
 (stopped by SIGINT / SIGTERM, resumable: its ``interrupted.json``); ``unfinished`` for a
 run without any of these (killed, still running, or stopped by bad input). A
-cross-validated run is one row with its mean ± std; its ``fold_k`` directories are not
-listed again. ``dlzoo-runs`` prints these rows; a multirun's summary holds them
-(:mod:`dlzoo.sweeps.summary`).
+cross-validated or repeated-seed run is one row with its mean ± std; its ``fold_k`` /
+``seed_s`` directories are not listed again. ``dlzoo-runs`` prints these rows; a
+multirun's summary holds them (:mod:`dlzoo.sweeps.summary`).
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from dlzoo.run.report import HEADLINE, baseline_label
 from dlzoo.run.status import ERROR_FILE, read_status
 
 FORMATS = ("text", "markdown", "csv")
+# the child runs of one row (dlzoo.run.repeats)
+CHILD_PREFIXES = ("fold_", "seed_")
 COLUMNS = (
     *("run", "experiment", "overrides", "metric", "value", "baselines"),
     *("best_epoch", "fit_s", "status", "error"),
@@ -59,7 +61,9 @@ class RunRow:
         if name in self.std:
             value += f" ± {self.std[name]:.2g}"
         baselines = ", ".join(
-            f"{baseline_label(k)} {v:.4g}" for k, v in self.metrics.items() if "baseline_" in k
+            f"{baseline_label(k)} {v:.4g}" + (f" ± {self.std[k]:.2g}" if k in self.std else "")
+            for k, v in self.metrics.items()
+            if "baseline_" in k
         )
         fit = "" if self.fit_seconds is None else f"{self.fit_seconds:.1f}"
         best = "" if self.best_epoch is None else str(self.best_epoch)
@@ -110,6 +114,8 @@ def _row(run_dir: Path, root: Path) -> RunRow:
     row.best_epoch = payload.get("best_epoch")
     if "cv_folds" in payload:
         row.best_epoch = f"{payload['cv_folds']} folds"
+    if "seed_count" in payload:
+        row.best_epoch = f"{payload['seed_count']} seeds"
     row.fit_seconds = payload.get("fit_seconds")
     return row
 
@@ -117,7 +123,8 @@ def _row(run_dir: Path, root: Path) -> RunRow:
 def collect(root: str | Path) -> list[RunRow]:
     """A row per run directory under ``root`` (one with ``.hydra``, ``metrics.json`` or
     ``error.json``),
-    in path order; a cross-validation's folds are inside its row.
+    in path order; a cross-validation's folds and a repeated run's seeds are inside its
+    row.
 
     Raises:
         ConfigError: ``root`` is not a directory.
@@ -128,8 +135,8 @@ def collect(root: str | Path) -> list[RunRow]:
     found = {p.parent.parent for p in root.rglob(str(CONFIG_FILE))}
     found |= {p.parent for p in root.rglob(METRICS_FILE)}
     found |= {p.parent for p in root.rglob(ERROR_FILE)}
-    folds = {d for d in found if d.name.startswith("fold_") and d.parent in found}
-    return [_row(d, root) for d in sorted(found - folds)]
+    children = {d for d in found if d.name.startswith(CHILD_PREFIXES) and d.parent in found}
+    return [_row(d, root) for d in sorted(found - children)]
 
 
 def swept_keys(rows: list[RunRow], declared: tuple[str, ...] = ()) -> list[str]:
