@@ -25,9 +25,11 @@ dlzoo-eval run_dir=RUN [ckpt_path=FILE] [test=true|false] [OVERRIDES]
 Rerun validation and test of a trained run's best checkpoint (or ckpt_path) and write
 metrics.json, with the baselines beside, into RUN/evals/<time>/.
 
-OVERRIDES go on top of the run's config: {ALLOWED}; e.g. trainer=cpu. The run is
-scored on one device; a GPU or DDP that this machine cannot give falls back to the CPU,
-with a note. What the model is (model.*, task.*, data.name, the split) cannot change.
+OVERRIDES go on top of the run's config, e.g. trainer=cpu:
+  {ALLOWED}
+The run is scored on one device; a GPU or DDP that this machine cannot give falls back
+to the CPU, with a note. What the model is (model.*, task.*, data.name, the split)
+cannot change.
 """
 
 

@@ -28,9 +28,10 @@ array (N, C, T), video clips (.npy (T, C, H, W), a stack of them or a folder), a
 (a folder with nodes.csv and edges.csv: a row per node) or a TU folder of graphs (a row
 per graph). Writes a CSV (default RUN/predictions/<input>.csv).
 
-OVERRIDES go on top of the run's config: {ALLOWED}. data.batch_size=N: inputs per
-forward pass (default 256); trainer.accelerator=gpu (or trainer=gpu): predict on a GPU
-(default: the CPU).
+OVERRIDES go on top of the run's config:
+  {ALLOWED}
+data.batch_size=N: inputs per forward pass (default 256); trainer.accelerator=gpu (or
+trainer=gpu): predict on a GPU (default: the CPU).
 """
 
 
