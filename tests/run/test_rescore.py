@@ -82,6 +82,8 @@ def test_a_trainer_swap_keeps_what_the_run_scored(digits_run: Path) -> None:
     chosen = apply_overrides(cfg, ["data.batch_size=7", "+trainer.strategy=auto"])
     assert cfg.data.batch_size == 7 and cfg.trainer.strategy == "auto"
     assert chosen == {"data.batch_size": 7, "trainer.strategy": "auto"}
+    apply_overrides(cfg, ["~trainer.limit_test_batches", "paths.data_dir=/data/elsewhere"])
+    assert "limit_test_batches" not in cfg.trainer and cfg.paths.data_dir == "/data/elsewhere"
 
 
 @pytest.mark.parametrize(
