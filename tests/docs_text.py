@@ -63,3 +63,31 @@ def objective_rows(text: str) -> list[list[str]]:
     return [
         row for table in tables(text) for row in table[1:] if re.fullmatch(r"\d(\.\d+)?", row[0])
     ]
+
+
+def code_blocks(text: str, language: str) -> list[str]:
+    """The bodies of the fenced code blocks of ``language`` (```` ```bash ````) in ``text``."""
+    return re.findall(rf"^```{language}\n(.*?)^```", text, re.M | re.S)
+
+
+def command_lines(text: str, program: str) -> list[str]:
+    """The lines of ``text``'s bash blocks that run ``program`` (after any ``VAR=value``
+    assignments), comments after ``#`` left out."""
+    found = []
+    for block in code_blocks(text, "bash"):
+        for line in block.splitlines():
+            words = line.split("  #")[0].strip()
+            if re.match(rf"(?:\w+=\S+ )*{re.escape(program)}\b", words):
+                found.append(words)
+    return found
+
+
+def named_files(text: str) -> dict[str, str]:
+    """The code blocks whose first line names a file (``# my_nets.py``): path -> text."""
+    files = {}
+    for block in re.findall(r"^```\w+\n(.*?)^```", text, re.M | re.S):
+        first = block.splitlines()[0] if block.strip() else ""
+        match = re.fullmatch(r"# ([\w./-]+\.(?:py|yaml))", first.strip())
+        if match:
+            files[match.group(1)] = block
+    return files

@@ -29,6 +29,9 @@ LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 REPO_PATH = re.compile(r"(?<![\w/.$~-])((?:src/dlzoo|scripts|tests|dlzoo)/[\w/.-]*[\w/])")
 # an option the docs show as a mistake: "error: unknown model option 'cnnn'"
 SHOWN_UNKNOWN = re.compile(r"unknown \w+ option '(\w+)'")
+# options a page makes: a config file of the reader's own, a net registered by name
+OWN_OPTION = re.compile(r"^# [\w.-]+/(\w+)/(\w+)\.yaml$", re.M)
+REGISTERED = re.compile(r"register_model\(\"(\w+)\"\)")
 
 
 def _text(path: Path) -> str:
@@ -69,11 +72,13 @@ def _named_options(text: str) -> list[tuple[str, str]]:
     """``(group, option)`` for every ``GROUP=OPTION`` of a config group in ``text``.
 
     ``init_from=NAME`` names an experiment. Lines that add a config folder of the
-    reader's own (``hydra.searchpath=...``) and options the text shows as a typo (in
-    an ``unknown ... option 'NAME'`` error) are left out.
+    reader's own (``hydra.searchpath=...``), options the text shows as a typo (in
+    an ``unknown ... option 'NAME'`` error) and options the text makes (a file
+    ``# my_conf/model/tiny.yaml``, a net ``@register_model("tiny")``) are left out.
     """
     shown_unknown = set(SHOWN_UNKNOWN.findall(text))
     known_groups = groups()
+    made_here = set(OWN_OPTION.findall(text)) | {("model", n) for n in REGISTERED.findall(text)}
     named = []
     for line in text.splitlines():
         if "hydra.searchpath" in line:
@@ -82,7 +87,7 @@ def _named_options(text: str) -> list[tuple[str, str]]:
             group = "experiment" if group == "init_from" else group
             if group in known_groups and name not in shown_unknown:
                 named.append((group, name))
-    return named
+    return [pair for pair in named if pair not in made_here]
 
 
 def test_every_named_config_option_exists() -> None:
@@ -108,6 +113,7 @@ def test_the_option_check_reads_the_forms_the_docs_use() -> None:
         "`model.pooling=cls` `hydra/launcher=joblib` `task.loss=mse` `model=cnnn`\n"
         "error: unknown model option 'cnnn': choose one of cnn\n"
         "dlzoo-train hydra.searchpath=[file://$PWD/my_conf] model=tiny\n"
+        '# my_conf/data/mine.yaml\n@register_model("tiny")\n`data=mine` `model=tiny`\n'
     )
     assert _named_options(text) == [
         ("experiment", "digits_cnn"),

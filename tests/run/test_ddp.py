@@ -175,6 +175,68 @@ def _checkpoint_accuracy(run: Path) -> float:
     return float((predicted == y).float().mean())
 
 
+def _cli(command: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """A console script of this venv, as a user runs it."""
+    exe = Path(sys.executable).with_name(command)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(
+        [str(exe), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+def test_a_ddp_run_is_scored_again_on_one_cpu(
+    ddp_run: tuple[Path, list[dict]], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The laptop case: trainer=cpu on the command line, or nothing at all (the run's
+    devices=2 and strategy=ddp fall back to one device, with a note)."""
+    import logging
+
+    from dlzoo.run.evaluate import evaluate
+
+    logs, _ = ddp_run
+    (run,) = (logs / "digits_cnn" / "runs").iterdir()
+    want = json.loads((run / "metrics.json").read_text())
+    done = _cli("dlzoo-eval", f"run_dir={run}", "trainer=cpu", cwd=logs)
+    assert "note:" not in done.stderr  # trainer=cpu is one device: nothing falls back
+    chosen = Path(done.stdout.split("evaluation: ")[1].split()[0])
+    with caplog.at_level(logging.WARNING, logger="dlzoo.run.rebuild"):
+        default = evaluate(run)
+    (note,) = [r.getMessage() for r in caplog.records if r.name == "dlzoo.run.rebuild"]
+    assert "asks for devices=2, strategy=ddp: running on one cpu device" in note
+    for path in (chosen, default):
+        got = json.loads(path.read_text())
+        assert got["trainer"]["devices"] == 1
+        for split in ("val", "test"):
+            assert got[split] == pytest.approx(want[split], abs=1e-6), (path, split)
+
+
+def test_a_ddp_run_predicts_the_same_in_any_batch_size(
+    ddp_run: tuple[Path, list[dict]], tmp_path: Path
+) -> None:
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    from dlzoo.run.predict import predict
+
+    logs, _ = ddp_run
+    (run,) = (logs / "digits_cnn" / "runs").iterdir()
+    (tmp_path / "images").mkdir()
+    for i, image in enumerate(load_digits().images[:20]):  # 3 batches of 7
+        pixels = (image * 255 / 16).round().astype("uint8")
+        Image.fromarray(pixels).save(tmp_path / "images" / f"{i:02d}.png")
+    args = (f"run_dir={run}", "trainer=cpu", "data.batch_size=7", f"input={tmp_path / 'images'}")
+    _cli("dlzoo-predict", *args, f"output={tmp_path / 'sevens.csv'}", cwd=tmp_path)
+    default = predict(run, tmp_path / "images", tmp_path / "default.csv")["predictions"]
+    rows = [r.split(",") for r in (tmp_path / "sevens.csv").read_text().splitlines()[1:]]
+    assert len(rows) == 20
+    assert [int(r[1]) for r in rows] == default.argmax(1).tolist()
+    sevens = torch.tensor([[float(p) for p in r[2:]] for r in rows])
+    # the CSV writes 6 significant digits; a batch size changes the last bits only
+    assert torch.allclose(sevens, default, atol=1e-5)
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

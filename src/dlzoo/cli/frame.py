@@ -16,17 +16,45 @@ EXIT_BAD_INPUT = 2
 _TRUE, _FALSE = {"true", "1", "yes"}, {"false", "0", "no"}
 
 
-def parse_args(argv: list[str], defaults: Mapping[str, Any], required: set[str]) -> dict[str, Any]:
+def _is_override(arg: str) -> bool:
+    """Whether ``arg`` is a Hydra-style config override (``trainer=cpu``,
+    ``data.batch_size=64``, ``+trainer.x=1``, ``~trainer.x``), not one of the command's
+    own ``key=value`` arguments."""
+    from dlzoo.config.compose import CONFIG_DIR
+
+    key = arg.partition("=")[0]
+    return key.startswith(("+", "~")) or "." in key or (CONFIG_DIR / key).is_dir()
+
+
+def parse_args(
+    argv: list[str],
+    defaults: Mapping[str, Any],
+    required: set[str],
+    overrides: str | None = None,
+) -> dict[str, Any]:
     """``key=value`` arguments over ``defaults``; booleans where the default is one.
+
+    Args:
+        argv: the command line.
+        defaults: the command's own keys and their defaults.
+        required: keys that must be given.
+        overrides: where the command also takes config overrides, the text that names
+            them; they come back as a list under ``"overrides"``, in order.
 
     Raises:
         ConfigError: an argument without ``=``, an unknown key, a bad boolean, or a
             required key missing; naming the valid keys.
     """
     valid = ", ".join(sorted(defaults))
+    if overrides:
+        valid += f"; and the config overrides {overrides}"
     out = dict(defaults)
+    given: list[str] = []
     for arg in argv:
         key, sep, value = arg.partition("=")
+        if overrides and key not in defaults and _is_override(arg):
+            given.append(arg)
+            continue
         if not sep:
             raise ConfigError(f"argument {arg!r} is not key=value; valid keys: {valid}")
         if key not in defaults:
@@ -40,6 +68,8 @@ def parse_args(argv: list[str], defaults: Mapping[str, Any], required: set[str])
     missing = sorted(k for k in required if not out.get(k))
     if missing:
         raise ConfigError(f"{missing[0]}=... is required; valid keys: {valid}")
+    if overrides:
+        out["overrides"] = given
     return out
 
 
@@ -64,14 +94,24 @@ def run_entry(
     defaults: Mapping[str, Any],
     required: set[str],
     action: Callable[[dict[str, Any]], None],
+    overrides: str | None = None,
 ) -> None:
-    """Parse ``sys.argv``, run ``action`` on the arguments; ``--help`` prints ``usage``."""
+    """Parse ``sys.argv``, run ``action`` on the arguments; ``--help`` prints ``usage``.
+
+    Args:
+        usage: the help text.
+        defaults: the command's own keys and their defaults.
+        required: keys that must be given.
+        action: runs the command on the parsed arguments.
+        overrides: where the command also takes config overrides, the text that names
+            them (see :func:`parse_args`).
+    """
     import logging
 
     # Lightning's start-up notes (accelerators, tips) are noise for a one-shot command
     for name in ("lightning.pytorch", "lightning.pytorch.utilities.rank_zero"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    run_command(usage, lambda argv: action(parse_args(argv, defaults, required)))
+    run_command(usage, lambda argv: action(parse_args(argv, defaults, required, overrides)))
 
 
 def run_command(

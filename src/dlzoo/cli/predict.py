@@ -1,4 +1,5 @@
-"""``dlzoo-predict run_dir=RUN input=PATH [output=FILE]``: a trained model on new data.
+"""``dlzoo-predict run_dir=RUN input=PATH [output=FILE] [data.batch_size=N]``: a trained
+model on new data.
 
 The run is rebuilt from its directory with the checkpoint's fitted preprocessing (no
 training data is read); the datamodule turns the raw input (image files or a folder,
@@ -7,16 +8,18 @@ folder) into the net's inputs; the task's
 ``predict_step`` gives what a user wants: per-class probabilities, the next ``horizon``
 values in the series' own units, an encoder's embeddings, an anomaly score and flag;
 the task's ``prediction_table`` lays them out. One CSV is written and its path printed.
+It runs on the CPU, or where ``trainer.accelerator`` (``trainer=gpu``) says.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from dlzoo.config.rescore import ALLOWED
 from dlzoo.run.predict import predict
 
-USAGE = """
-dlzoo-predict run_dir=RUN input=PATH [output=FILE.csv] [ckpt_path=FILE] [batch_size=256]
+USAGE = f"""
+dlzoo-predict run_dir=RUN input=PATH [output=FILE.csv] [ckpt_path=FILE] [OVERRIDES]
 
 Run a trained model on new data of its kind: image files or a folder of them (class and
 per-class probabilities; an encoder run's embeddings z_0..; an anomaly run's score and
@@ -24,6 +27,11 @@ flag), a CSV series (the next horizon values in the series' units), a UCR-style 
 array (N, C, T), video clips (.npy (T, C, H, W), a stack of them or a folder), a graph
 (a folder with nodes.csv and edges.csv: a row per node) or a TU folder of graphs (a row
 per graph). Writes a CSV (default RUN/predictions/<input>.csv).
+
+OVERRIDES go on top of the run's config:
+  {ALLOWED}
+data.batch_size=N: inputs per forward pass (default 256); trainer.accelerator=gpu (or
+trainer=gpu): predict on a GPU (default: the CPU).
 """
 
 
@@ -32,29 +40,30 @@ DEFAULTS: dict[str, Any] = {
     "input": "",
     "output": "",
     "ckpt_path": "",
-    "batch_size": "256",
+    # the older spelling of data.batch_size=N
+    "batch_size": "",
 }
 
 
 def main() -> None:
     """Console script ``dlzoo-predict``."""
     from dlzoo.cli.frame import run_entry
-    from dlzoo.errors import ConfigError
 
     def action(args: dict[str, Any]) -> None:
-        if not str(args["batch_size"]).isdigit() or int(args["batch_size"]) < 1:
-            raise ConfigError(f"batch_size={args['batch_size']} must be a positive integer")
+        overrides = args["overrides"]
+        if args["batch_size"]:
+            overrides = [f"data.batch_size={args['batch_size']}", *overrides]
         out = predict(
             args["run_dir"],
             args["input"],
             args["output"] or None,
             args["ckpt_path"] or None,
-            int(args["batch_size"]),
+            overrides=overrides,
         )
         rate = out["rows"] / out["seconds"] if out["seconds"] > 0 else float("inf")
         print(f"predictions: {out['path']} ({out['rows']} inputs, {rate:.0f} per second)")
 
-    run_entry(USAGE, DEFAULTS, {"run_dir", "input"}, action)
+    run_entry(USAGE, DEFAULTS, {"run_dir", "input"}, action, overrides=ALLOWED)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ def _missing_option(exc: Exception) -> ConfigError | None:
     return ConfigError(f"unknown {group or 'config'} option '{name}'{listed}")
 
 
-def _syntax_error(overrides: list[str], exc: Exception) -> ConfigError:
+def syntax_error(overrides: list[str], exc: Exception) -> ConfigError:
     """Hydra's parse error as one line naming the override it comes from."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import OverrideParseException
@@ -90,7 +90,7 @@ def check_overrides(overrides: list[str]) -> DictConfig | None:
         firsts = first_values(overrides) or []
         return compose_plain(firsts)
     except OverrideParseException as exc:
-        raise _syntax_error(overrides, exc) from None
+        raise syntax_error(overrides, exc) from None
     except MissingConfigException as exc:
         missing = _missing_option(exc)
         if missing:

@@ -99,6 +99,11 @@ def _check_net_api(name: str, cls: type[nn.Module]) -> None:
         )
 
 
+def registered_classes() -> dict[str, type[nn.Module]]:
+    """Every class registered by name, dlzoo's and those of a user's own code (a copy)."""
+    return dict(_MODELS)
+
+
 def list_models(pattern: str = "*") -> list[str]:
     """Sorted names of every net :func:`create_model` builds: each
     ``conf/model/<name>.yaml`` and each registered class.

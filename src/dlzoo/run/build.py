@@ -50,6 +50,8 @@ class Run:
     model_name: str = ""
     data_name: str = ""
     checkpoint_path: str | None = None
+    # a rebuilt run: what the command line chose on top of its config, by dotted key
+    chosen: dict[str, Any] = field(default_factory=dict)
 
     @property
     def output_dir(self) -> Path:

@@ -10,6 +10,9 @@ continues the latest run of the experiment in its own, as ``resume=true`` does.
 
 It returns a :class:`~dlzoo.run.result.Result` of that directory; ``dlzoo.load(RUN)``
 gives the same for a run trained earlier or elsewhere.
+
+A net class registered in the notebook (``@register_model("tiny")``) is ``model=tiny``
+here with no YAML (:func:`dlzoo.config.compose.store_own_models`).
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ from any working directory: what evaluate, predict, export, probe and generate u
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,8 @@ from dlzoo.run.artefacts import (
     run_checkpoint,
 )
 
+log = logging.getLogger(__name__)
+
 
 def rebuild(
     run_dir: str | Path,
@@ -25,6 +29,7 @@ def rebuild(
     setup_data: bool = False,
     output_dir: str | Path | None = None,
     trainer: bool = True,
+    overrides: Sequence[str] = (),
 ) -> Any:
     """The run that ``run_dir`` holds, with the checkpoint's weights loaded.
 
@@ -36,14 +41,30 @@ def rebuild(
         output_dir: where the rebuilt run writes (default: ``run_dir``).
         trainer: build a Trainer (to validate or test); predicting and exporting call
             the task directly and pass ``False`` (the run's ``trainer`` is then ``None``).
+        overrides: Hydra-style overrides of what runs the model, on top of the run's
+            config (:func:`dlzoo.config.rescore.apply_overrides`): ``trainer=cpu``,
+            ``trainer.devices=1``, ``data.batch_size=64``. The trainer runs on one device
+            of this machine (:func:`dlzoo.run.devices.one_device`); without a Trainer,
+            the task goes to the device that a chosen ``trainer.accelerator`` names
+            (the CPU by default).
 
     Returns:
         A :class:`dlzoo.run.build.Run` without loggers or configured callbacks, in eval
-        mode.
+        mode; its ``chosen`` holds what the overrides chose.
+
+    Raises:
+        ConfigError, DataError: not a run directory, a missing or bad checkpoint, an
+            override that is not allowed or cannot work on this machine.
     """
+    from dlzoo.config.rescore import apply_overrides
     from dlzoo.run.build import build
+    from dlzoo.run.devices import device_of, one_device
 
     cfg = load_run_config(run_dir)
+    chosen = apply_overrides(cfg, overrides)
+    note = one_device(cfg.trainer, chosen)
+    if note and trainer:  # without a Trainer, its devices and strategy are unused
+        log.warning("note: %s", note)
     path = run_checkpoint(run_dir, ckpt_path)
     checkpoint = load_checkpoint(path)
     section = checkpoint["dlzoo"]
@@ -58,5 +79,8 @@ def rebuild(
     check_checkpoint_fits(checkpoint, path, run.net, run.model_name)
     run.task.load_state_dict(checkpoint["state_dict"])
     run.task.eval()
+    if not trainer and "trainer.accelerator" in chosen:
+        run.task.to(device_of(cfg.trainer))
     run.checkpoint_path = str(path)
+    run.chosen = chosen
     return run
