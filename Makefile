@@ -5,14 +5,14 @@ BIN := $(VENV)/bin
 # The local CPU build: installed before the project so pip never pulls a CUDA build.
 TORCH ?= torch==2.13.0
 
-.PHONY: setup train test test-ci test-slow test-all lint docs bench clean
+.PHONY: setup train test test-ci test-slow test-all test-notebooks lint docs notebooks bench clean
 
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet "$(TORCH)"
-	$(BIN)/pip install --quiet -e ".[dev,docs,mlflow,export,graph,sweep,tune,stream]"
+	$(BIN)/pip install --quiet -e ".[dev,docs,notebooks,mlflow,export,graph,sweep,tune,stream]"
 	$(BIN)/pip check
 	touch $@
 
@@ -36,9 +36,17 @@ test-slow: setup
 test-all: setup
 	$(PYTEST)
 
+# the seven lessons' notebooks at the small budget (also in make test)
+test-notebooks: setup
+	$(PYTEST) -m notebooks
+
 lint: setup
-	$(BIN)/ruff check src tests scripts
-	$(BIN)/ruff format --check src tests scripts
+	$(BIN)/ruff check src tests scripts notebooks
+	$(BIN)/ruff format --check src tests scripts notebooks
+
+# the lessons' notebooks (notebooks/lesson_N_*.py, jupytext scripts) as .ipynb beside them
+notebooks: setup
+	$(BIN)/jupytext --to ipynb notebooks/lesson_*.py
 
 # the documentation site (mkdocs.yml, docs/) into site/; a broken link or page fails it
 docs: setup
@@ -48,4 +56,4 @@ bench: setup
 	$(BIN)/python scripts/bench.py
 
 clean:
-	rm -rf $(VENV) logs multirun outputs site .pytest_cache
+	rm -rf $(VENV) logs multirun outputs site .pytest_cache notebooks/*.ipynb
