@@ -225,6 +225,8 @@ def test_compare_puts_each_run_beside_its_baselines_validation_first(tmp_path: P
     })  # fmt: skip
     table = dlzoo.compare({"mlp": mlp, "gin": gin})
     assert list(table.index) == ["mlp", "gin"]
+    # the given order, even where the runs' columns differ (pandas would sort them)
+    assert list(dlzoo.compare({"b": mlp, "c": gin, "a": mlp}).index) == ["b", "c", "a"]
     assert list(table.columns) == [
         "val/acc", "val/loss", "test/acc", "test/f1", "test/acc std", "test/f1 std",
         "baseline majority_acc", "baseline logreg_acc", "baseline logreg_acc std",

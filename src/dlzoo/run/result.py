@@ -247,7 +247,8 @@ def compare(
         row["epochs"] = payload.get("epochs")
         row["fit_s"] = payload.get("fit_seconds")
         rows[label] = row
-    frame = pd.DataFrame.from_dict(rows, orient="index")
+    # from_dict(orient="index") would reorder rows whose columns differ
+    frame = pd.DataFrame(list(rows.values()), index=list(rows))
     return frame[sorted(frame.columns, key=_column_group)]
 
 
