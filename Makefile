@@ -23,12 +23,12 @@ train: setup
 PYTEST := $(BIN)/python -m pytest -q --durations=20
 
 test: setup
-	$(PYTEST) -m "not slow"
+	$(PYTEST) -m "not slow and not notebooks"
 
 # the slow tests CI runs: one real training per modality against its target, a
-# kill-and-resume, a sweep and a DDP run (marked `ci`)
+# kill-and-resume, a sweep and a DDP run (marked `ci`), and the lessons' notebooks
 test-ci: setup
-	$(PYTEST) -m "slow and ci"
+	$(PYTEST) -m "(slow and ci) or notebooks"
 
 test-slow: setup
 	$(PYTEST) -m slow
@@ -36,7 +36,8 @@ test-slow: setup
 test-all: setup
 	$(PYTEST)
 
-# the seven lessons' notebooks at the small budget (also in make test)
+# the seven lessons' notebooks at the small budget, about 4 minutes (also in test-ci;
+# out of make test, which they would take past its 12 minutes)
 test-notebooks: setup
 	$(PYTEST) -m notebooks
 
