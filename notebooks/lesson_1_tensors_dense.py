@@ -86,10 +86,12 @@ dlzoo.compare({"mlp [128,64]": mlp})
 # %% [markdown]
 # ## Width: the number of units
 #
-# The same net, one narrow hidden layer against two wide ones. Look at the parameter
-# count and at the gap between `train/loss` and `val/loss`: a net with capacity to spare
-# drives the training loss far below the validation loss (overfitting); a narrow one
-# keeps them close but may stay higher on both (underfitting).
+# The same net with one narrow hidden layer, and with two wide ones. Look at the
+# parameter count and at `train/loss` against `val/loss`: where the training loss keeps
+# falling below the validation loss, the net is fitting the training digits rather
+# than digits in general (overfitting); a net too narrow stays higher on both
+# (underfitting). Early stopping on `val/acc` ends each run once validation stops
+# improving.
 
 # %%
 widths = {"[16]": dlzoo.fit("digits_mlp", model={"hidden_sizes": [16]})}
@@ -112,8 +114,9 @@ for name, result in widths.items():
 #
 # The 1797 digits are split once, seeded and stratified, 70 / 15 / 15. The net learns
 # from the training split; the validation split picks the best epoch and, below, the
-# width; the test split is scored for the chosen run only, so its number says how the
-# choice does on digits nobody looked at while choosing.
+# width. Every run scores the test split too, but the choice reads only the validation
+# column: the chosen run's test number then says how the choice does on digits that
+# played no part in it.
 
 # %%
 for stage in digits.split_indices:
@@ -122,7 +125,8 @@ for stage in digits.split_indices:
 
 # %%
 table = dlzoo.compare(widths)
-chosen = table["val/acc"].idxmax()  # chosen on validation, never on test
+# on validation, never on test; on a tie the first, the narrower net
+chosen = table["val/acc"].idxmax()
 table
 
 # %% [markdown]

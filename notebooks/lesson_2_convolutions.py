@@ -123,8 +123,9 @@ ranked[["parameters", "val/acc", "test/acc", "baseline logreg_acc"]]
 # ## Overfitting two batches
 #
 # `debug=overfit` trains on the same 2 batches for 100 epochs (40 at the small budget).
-# A working net and loss drive the training loss towards zero; validation, on digits
-# it never saw, stays behind: the net memorises.
+# A working net and loss drive the training loss towards zero (a net that cannot is
+# broken, whatever its other numbers); validation, on digits those batches do not
+# hold, shows how much of that is memorised.
 
 # %%
 overfit = dlzoo.fit(

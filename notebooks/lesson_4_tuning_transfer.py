@@ -45,7 +45,9 @@ TRANSFER = {"trainer": {"max_epochs": 10}} if SMALL else {}
 # Two learning rates times three schedulers are six runs of `digits_cnn`; every added
 # parameter would multiply them again (the curse of dimensionality of a grid). The
 # search may only look at validation: the best `val/acc`, and on a tie the lower
-# `val/loss`. The test column is there to read afterwards, not to choose by.
+# `val/loss`. The test column is there to read afterwards, not to choose by. On the
+# command line the same grid is one Hydra multirun:
+# `dlzoo-train -m experiment=digits_cnn optimizer.lr=1e-3,1e-2 scheduler=cosine,plateau,onecycle`.
 
 # %%
 grid = {"lr": [1e-3, 1e-2], "scheduler": ["cosine", "plateau", "onecycle"]}
@@ -67,7 +69,7 @@ ranked[["val/acc", "val/loss", "test/acc", "baseline logreg_acc", "fit_s"]]
 #
 # The learning rate per epoch for each scheduler (the larger rate of the grid): cosine
 # decays smoothly, plateau halves it only when `val/loss` stops improving, one-cycle
-# warms up first and then anneals. In TensorBoard the same curve is `lr-Adam`.
+# warms up first and then anneals. TensorBoard draws the same curves (`lr-Adam`).
 
 # %%
 fig, ax = plt.subplots(figsize=(6, 3.5))

@@ -16,8 +16,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("lesson_*.py"))
-# a lesson's notebook runs in about a minute at the small budget (README: all seven in
-# about eight); a cell that hangs fails the test instead of the suite's time
+# a lesson's notebook runs in about a minute at the small budget, all seven in about five
+# on two cores; a cell that hangs fails its test instead of stalling the suite
 CELL_TIMEOUT_S = 300
 
 pytestmark = pytest.mark.notebooks
