@@ -18,7 +18,8 @@
 #
 # **Budget.** `small` (the default) shortens the video runs so that the notebook
 # finishes in about a minute on two CPU cores; `full` trains every experiment with the
-# settings `docs/lessons/lesson-1.md` reports, and so reproduces its numbers. Set
+# settings whose numbers `docs/lessons/lesson-1.md` reports (measured with torch's
+# default threads; another thread count sums in another order and moves a few). Set
 # `DLZOO_NOTEBOOK_BUDGET=full` before starting Jupyter, or edit the cell below. Runs are
 # written under `$DLZOO_LOG_DIR` (by default `logs/` in the working directory).
 
