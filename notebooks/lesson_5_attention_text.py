@@ -19,7 +19,7 @@
 # **Budget.** `small` (the default) reads the first 128 words of an article and trains
 # each net for a few epochs, about a minute for the notebook on two CPU cores; `full`
 # uses the experiments' own settings (512 words for the transformer, up to 10 epochs;
-# about four minutes), as `docs/lessons/lesson-5.md` reports them. Set
+# up to eight minutes on one thread), as `docs/lessons/lesson-5.md` reports them. Set
 # `DLZOO_NOTEBOOK_BUDGET=full`, or edit the cell below.
 
 # %%
