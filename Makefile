@@ -5,14 +5,14 @@ BIN := $(VENV)/bin
 # The local CPU build: installed before the project so pip never pulls a CUDA build.
 TORCH ?= torch==2.13.0
 
-.PHONY: setup train test test-ci test-slow test-all lint docs bench clean
+.PHONY: setup train test test-ci test-slow test-all test-notebooks lint docs notebooks bench clean
 
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet "$(TORCH)"
-	$(BIN)/pip install --quiet -e ".[dev,docs,mlflow,export,graph,sweep,tune,stream]"
+	$(BIN)/pip install --quiet -e ".[dev,docs,notebooks,mlflow,export,graph,sweep,tune,stream]"
 	$(BIN)/pip check
 	touch $@
 
@@ -23,12 +23,12 @@ train: setup
 PYTEST := $(BIN)/python -m pytest -q --durations=20
 
 test: setup
-	$(PYTEST) -m "not slow"
+	$(PYTEST) -m "not slow and not notebooks"
 
 # the slow tests CI runs: one real training per modality against its target, a
-# kill-and-resume, a sweep and a DDP run (marked `ci`)
+# kill-and-resume, a sweep and a DDP run (marked `ci`), and the lessons' notebooks
 test-ci: setup
-	$(PYTEST) -m "slow and ci"
+	$(PYTEST) -m "(slow and ci) or notebooks"
 
 test-slow: setup
 	$(PYTEST) -m slow
@@ -36,9 +36,18 @@ test-slow: setup
 test-all: setup
 	$(PYTEST)
 
+# the seven lessons' notebooks at the small budget, about 4 minutes (also in test-ci;
+# out of make test, which they would take past its 12 minutes)
+test-notebooks: setup
+	$(PYTEST) -m notebooks
+
 lint: setup
-	$(BIN)/ruff check src tests scripts
-	$(BIN)/ruff format --check src tests scripts
+	$(BIN)/ruff check src tests scripts notebooks
+	$(BIN)/ruff format --check src tests scripts notebooks
+
+# the lessons' notebooks (notebooks/lesson_N_*.py, jupytext scripts) as .ipynb beside them
+notebooks: setup
+	$(BIN)/jupytext --to ipynb notebooks/lesson_*.py
 
 # the documentation site (mkdocs.yml, docs/) into site/; a broken link or page fails it
 docs: setup
@@ -48,4 +57,4 @@ bench: setup
 	$(BIN)/python scripts/bench.py
 
 clean:
-	rm -rf $(VENV) logs multirun outputs site .pytest_cache
+	rm -rf $(VENV) logs multirun outputs site .pytest_cache notebooks/*.ipynb

@@ -25,8 +25,9 @@ from docs_text import (
 
 # [text](target): a Markdown link; images too
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
-# a path into the repository: `src/dlzoo/...`, `scripts/x.py`, `tests/...`, `dlzoo/...`
-REPO_PATH = re.compile(r"(?<![\w/.$~-])((?:src/dlzoo|scripts|tests|dlzoo)/[\w/.-]*[\w/])")
+# a path into the repository: `src/dlzoo/...`, `scripts/x.py`, `tests/...`, `dlzoo/...`,
+# `notebooks/lesson_1_x.py`
+REPO_PATH = re.compile(r"(?<![\w/.$~-])((?:src/dlzoo|scripts|tests|dlzoo|notebooks)/[\w/.-]*[\w/])")
 # an option the docs show as a mistake: "error: unknown model option 'cnnn'"
 SHOWN_UNKNOWN = re.compile(r"unknown \w+ option '(\w+)'")
 # options a page makes: a config file of the reader's own, a net registered by name

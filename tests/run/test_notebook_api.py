@@ -1,6 +1,7 @@
 """dlzoo.fit / dlzoo.load, a notebook's entry: a new run directory per call, the
 command line's metrics, history.csv, and predict with dlzoo-predict's numbers; a run
-directory that holds another run is refused, from Python and from the command line."""
+directory that holds another run is refused, from Python and from the command line;
+dlzoo.compare tables results beside their baselines; dlzoo.datamodule is a run's data."""
 
 from __future__ import annotations
 
@@ -193,9 +194,63 @@ def test_importing_dlzoo_stays_light_and_fit_load_result_load_on_use(tmp_path: P
     code = (
         "import sys, dlzoo\n"
         "assert not {'torch', 'lightning', 'pandas'} & set(sys.modules), sorted(sys.modules)\n"
-        "assert {'fit', 'load', 'Result'} <= set(dir(dlzoo))\n"
+        "assert {'fit', 'load', 'Result', 'compare', 'datamodule'} <= set(dir(dlzoo))\n"
         "assert dlzoo.load is dlzoo.run.result.load and callable(dlzoo.fit)\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(REPO / "src")})  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def fake_run(path: Path, metrics: dict) -> dlzoo.Result:
+    """A run directory with a config and ``metrics.json`` only: what compare reads."""
+    (path / ".hydra").mkdir(parents=True)
+    OmegaConf.save(
+        OmegaConf.create({"paths": {"output_dir": str(path)}}), path / ".hydra" / "config.yaml"
+    )
+    (path / "metrics.json").write_text(json.dumps(metrics))
+    return dlzoo.load(path)
+
+
+def test_compare_puts_each_run_beside_its_baselines_validation_first(tmp_path: Path) -> None:
+    baselines = {"test/baseline_majority_acc": 0.1, "test/baseline_logreg_acc": 0.95}
+    mlp = fake_run(tmp_path / "mlp", {
+        "optimized_metric": "val/acc", "optimized_value": 0.97, "best_epoch": 9, "epochs": 10,
+        "fit_seconds": 1.5, "test": {"test/acc": 0.96, "test/loss": 0.2, **baselines},
+    })  # fmt: skip
+    gin = fake_run(tmp_path / "gin", {
+        "optimized_metric": "val/loss", "optimized_value": 0.4, "cv_folds": 3,
+        "test": {"test/acc": 0.8, "test/f1": 0.7, "test/baseline_logreg_acc": 0.86},
+        "test_std": {"test/acc": 0.05, "test/f1": 0.1, "test/baseline_logreg_acc": 0.02},
+    })  # fmt: skip
+    table = dlzoo.compare({"mlp": mlp, "gin": gin})
+    assert list(table.index) == ["mlp", "gin"]
+    # the given order, even where the runs' columns differ (pandas would sort them)
+    assert list(dlzoo.compare({"b": mlp, "c": gin, "a": mlp}).index) == ["b", "c", "a"]
+    assert list(table.columns) == [
+        "val/acc", "val/loss", "test/acc", "test/f1", "test/acc std", "test/f1 std",
+        "baseline majority_acc", "baseline logreg_acc", "baseline logreg_acc std",
+        "best_epoch", "epochs", "fit_s", "folds",
+    ]  # fmt: skip
+    assert table.loc["mlp", "test/acc"] == 0.96 and table.loc["mlp", "baseline logreg_acc"] == 0.95
+    assert table.loc["gin", "val/loss"] == 0.4 and np.isnan(table.loc["gin", "val/acc"])
+    assert table.loc["gin", "test/acc std"] == 0.05 and np.isnan(table.loc["mlp", "test/f1"])
+    # chosen metrics only; a list is labelled by the run directories' names
+    table = dlzoo.compare([mlp, gin], metrics=["loss"])
+    assert list(table.index) == ["mlp", "gin"] and "test/acc" not in table
+    assert table["test/loss"].tolist()[0] == 0.2 and np.isnan(table["test/loss"].tolist()[1])
+
+
+def test_datamodule_is_the_runs_data_set_up_without_a_run(tmp_path: Path) -> None:
+    data = dlzoo.datamodule("digits_cnn", "data.batch_size=16", seed=0,
+                            paths={"log_dir": str(tmp_path / "logs")})  # fmt: skip
+    x, y = next(iter(data.train_dataloader()))
+    assert x.shape == (16, 1, 8, 8) and y.shape == (16,)
+    result = fit(tmp_path, "digits_cnn", "data.batch_size=16", seed=0)
+    split = np.load(result.run_dir / "split.npz")
+    assert np.array_equal(split["train"], data.split_indices["train"])
+    assert np.array_equal(split["mean"], data.mean)  # fitted on the same training images
+    # the datamodule wrote no run of its own
+    assert list(result.run_dir.parent.iterdir()) == [result.run_dir]
+    with pytest.raises(ConfigError, match="data has no 'nope'"):
+        dlzoo.datamodule("digits_cnn", "data.nope=1")

@@ -9,7 +9,9 @@ the same files in the same kind of run directory. Every call gets a new run dire
 continues the latest run of the experiment in its own, as ``resume=true`` does.
 
 It returns a :class:`~dlzoo.run.result.Result` of that directory; ``dlzoo.load(RUN)``
-gives the same for a run trained earlier or elsewhere.
+gives the same for a run trained earlier or elsewhere, and ``dlzoo.compare`` puts
+several side by side. ``dlzoo.datamodule("video_conv3d")`` is the data such a run
+trains on, set up as the run sets it up, to look at before training anything.
 
 A net class registered in the notebook (``@register_model("tiny")``) is ``model=tiny``
 here with no YAML (:func:`dlzoo.config.compose.store_own_models`).
@@ -21,9 +23,9 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from dlzoo.run.result import Result, load
+from dlzoo.run.result import Result, compare, load
 
-__all__ = ["Result", "command_line", "fit", "load"]
+__all__ = ["Result", "command_line", "compare", "datamodule", "fit", "load"]
 
 # what Hydra reads unquoted in a value; anything else is quoted
 _PLAIN = re.compile(r"[\w.:/+\-@~]*")
@@ -106,3 +108,37 @@ def fit(experiment: str | None = None, *overrides: str, **values: Any) -> Result
     cfg = compose_config(line)  # claims this run's new directory
     train(cfg)
     return load(cfg.paths.output_dir)
+
+
+def datamodule(experiment: str | None = None, *overrides: str, **values: Any) -> Any:
+    """An experiment's datamodule, set up as its run would set it up, without training.
+
+    The same config as :func:`fit` with the same arguments, so the same seeded split
+    and the preprocessing fitted on the same training split; nothing is written.
+
+    Args:
+        experiment: the exercise, e.g. ``"video_conv3d"``; ``None``: the default.
+        *overrides: as on the command line: ``"data.num_clips=300"``.
+        **values: config keys as keywords, as :func:`fit` takes them.
+
+    Returns:
+        The ``LightningDataModule`` after ``prepare_data()`` and ``setup("fit")``:
+        ``next(iter(dm.train_dataloader()))`` is a training batch.
+
+    Raises:
+        ConfigError, DataError: bad overrides or data, in one line.
+    """
+    import lightning as L
+    from hydra.utils import instantiate
+
+    from dlzoo.config.compose import compose_plain
+    from dlzoo.config.overrides import check_overrides
+
+    line = command_line(experiment, overrides, values)
+    cfg = check_overrides(line) or compose_plain(line)
+    if cfg.get("seed") is not None:
+        L.seed_everything(int(cfg.seed), workers=True, verbose=False)
+    data = instantiate(cfg.data, _convert_="all")
+    data.prepare_data()
+    data.setup("fit")
+    return data

@@ -5,19 +5,22 @@
 Everything is read from the directory, so a result loaded later, in another process,
 is the result ``fit`` returned: the metrics from ``metrics.json``, the curves from
 ``history.csv``, and the model rebuilt from the best checkpoint (the last one where
-there is no best) when it is first asked for.
+there is no best) when it is first asked for. :func:`compare` puts several results
+side by side, each beside its baselines.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dlzoo.config.layout import HISTORY_FILE, METRICS_FILE
 from dlzoo.run.artefacts import load_run_config
+from dlzoo.run.report import HEADLINE, baseline_label
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -196,3 +199,64 @@ def load(run_dir: str | Path) -> Result:
         ConfigError: ``run_dir`` is not a run directory.
     """
     return Result(run_dir)
+
+
+def compare(
+    results: Mapping[str, Result] | Sequence[Result], metrics: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Results side by side: a row per run, each metric beside the baselines.
+
+    The columns: each run's optimised validation metric (what a choice between the runs
+    may rest on), the test metrics, the baselines the runs scored on the same test
+    split (``baseline logreg_acc``, ...), a cross-validated run's standard deviations
+    (``test/acc std``, ``baseline logreg_acc std``), then ``best_epoch``, ``epochs``,
+    ``fit_s`` and a cross-validated run's ``folds``. What a run did not report is NaN.
+
+    Args:
+        results: runs by label (``{"[16]": small, "[256,128]": wide}``), or a list
+            (labelled by their run directories' names).
+        metrics: the test metrics to show, without ``test/`` (``["acc", "mase"]``); by
+            default those of the result line (:data:`dlzoo.run.report.HEADLINE`) that
+            any run reported.
+
+    Returns:
+        A DataFrame indexed by label, in the given order.
+    """
+    import pandas as pd
+
+    named = dict(results) if isinstance(results, Mapping) else {r.run_dir.name: r for r in results}
+    tests = {label: r.test for label, r in named.items()}
+    reported = [n for n in HEADLINE if any(f"test/{n}" in t for t in tests.values())]
+    shown = reported if metrics is None else list(metrics)
+    rows = {}
+    for label, result in named.items():
+        payload, test = result.metrics, tests[label]
+        row: dict[str, Any] = {}
+        name = payload.get("optimized_metric")
+        if name and isinstance(payload.get("optimized_value"), int | float):
+            row[name] = float(payload["optimized_value"])
+        std = payload.get("test_std") or {}
+        for key in [f"test/{m}" for m in shown] + [k for k in test if "baseline_" in k]:
+            column = f"baseline {baseline_label(key)}" if "baseline_" in key else key
+            row[column] = test.get(key, math.nan)
+            if key in std:
+                row[f"{column} std"] = std[key]
+        if "cv_folds" in payload:
+            row["folds"] = payload["cv_folds"]
+        row["best_epoch"] = payload.get("best_epoch")
+        row["epochs"] = payload.get("epochs")
+        row["fit_s"] = payload.get("fit_seconds")
+        rows[label] = row
+    # from_dict(orient="index") would reorder rows whose columns differ
+    frame = pd.DataFrame(list(rows.values()), index=list(rows))
+    return frame[sorted(frame.columns, key=_column_group)]
+
+
+def _column_group(column: str) -> int:
+    """Where :func:`compare` puts a column: validation, test, baselines, the rest
+    (whichever run brought it in)."""
+    return next(
+        i
+        for i, prefix in enumerate(("val/", "test/", "baseline ", ""))
+        if column.startswith(prefix)
+    )
