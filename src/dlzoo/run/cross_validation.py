@@ -7,7 +7,8 @@ disjoint stratified parts (:func:`dlzoo.data.splits.fold_split`), tests on part 
 and validates on a share of the rest. ``RUN/metrics.json`` then holds the mean of every
 metric over the folds in ``val`` / ``test`` (what a single run's readers look for),
 their standard deviations in ``val_std`` / ``test_std`` and each fold's own numbers in
-``folds``; the log shows ``mean ± std`` beside the baselines' means.
+``folds``; ``RUN/figures/learning_curves.png`` draws every fold's curves together;
+the log shows ``mean ± std`` beside the baselines' means.
 
 Small datasets (MUTAG's 188 graphs, UCR problems) give test accuracies that move by
 several points with the split alone; the mean over folds is the number published for
@@ -29,6 +30,7 @@ from dlzoo.config.layout import METRICS_FILE
 from dlzoo.errors import ConfigError
 from dlzoo.run.artefacts import write_json_atomic
 from dlzoo.run.report import HEADLINE, baseline_label
+from dlzoo.run.run_figures import learning_curves
 
 __all__ = ["check_cv", "cross_validate", "summarize"]
 
@@ -147,6 +149,7 @@ def cross_validate(cfg: DictConfig, train: Callable[[DictConfig], float | None])
         "seed": cfg.get("seed"),
     }
     write_json_atomic(run_dir / METRICS_FILE, payload)
+    learning_curves(run_dir, name)  # the folds' curves together (each fold has its own)
     say(summary_line(folds, summary))
     say(f"run directory: {run_dir.resolve()}")
     return value
