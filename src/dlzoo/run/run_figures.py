@@ -14,12 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dlzoo.config.layout import FIGURES_DIR
-
-if TYPE_CHECKING:
-    from dlzoo.run.build import Run
 
 LEARNING_CURVES = "learning_curves.png"
 
@@ -43,11 +40,12 @@ def learning_curves(run_dir: str | Path, optimized_metric: str | None) -> Path |
     return save_figure(fig, run_dir / FIGURES_DIR / LEARNING_CURVES)
 
 
-def write_figures(run: Run) -> list[Path]:
+def write_figures(run: Any) -> list[Path]:
     """Write the run's ``figures/`` (see the module docstring) and log them to MLflow.
 
     Args:
-        run: a built run, fitted and scored.
+        run: a built :class:`dlzoo.run.build.Run`, fitted and scored (not imported:
+            the build imports cross-validation, which imports this module).
 
     Returns:
         The PNG files written.
