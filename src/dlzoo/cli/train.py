@@ -26,7 +26,7 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
-from dlzoo.cli.frame import EXIT_BAD_INPUT
+from dlzoo.cli.frame import EXIT_BAD_INPUT, freeze_imports
 from dlzoo.config.compose import CONFIG_DIR
 from dlzoo.config.preflight import preflight
 from dlzoo.errors import DlzooError
@@ -52,6 +52,7 @@ def _hydra_main(cfg: DictConfig) -> float | None:
     from dlzoo.run.pipeline import train
     from dlzoo.run.status import in_multirun, record_failure
 
+    freeze_imports()  # torch and Lightning are imported now: full collections skip them
     try:
         return train(cfg)
     except Exception as exc:
