@@ -19,6 +19,7 @@ from dlzoo.run.artefacts import save_run_config
 from dlzoo.run.build import build
 from dlzoo.run.export import export
 from dlzoo.run.pipeline import fit, report, score
+from dlzoo.run.run_figures import write_figures
 
 TOPICS = {
     "politics": "vote minister election party parliament policy",
@@ -62,7 +63,9 @@ def text_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object, Pa
     run = build(cfg)
     save_run_config(cfg, run.output_dir)
     fit(run)
-    report(run, score(run, run.trainer.checkpoint_callback.best_model_path, fitted=True))
+    scores = score(run, run.trainer.checkpoint_callback.best_model_path, fitted=True)
+    write_figures(run)  # as train() does, between scoring and the report
+    report(run, scores)
     return root / "run", run, root
 
 
@@ -140,6 +143,8 @@ def test_attention_figure_and_projector_reach_tensorboard(text_run) -> None:
     words = metadata.read_text().split()
     # the most frequent training words first; the special tokens are left out
     assert words[0] in FILLER and not {"[PAD]", "[UNK]", "[CLS]"} & set(words)
+    # the attention figure is also the run's figures/attention.png
+    assert (run_dir / "figures" / "attention.png").stat().st_size > 0
 
 
 def test_top_attended_words_are_mean_weights_per_occurrence() -> None:

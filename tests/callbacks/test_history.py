@@ -68,3 +68,5 @@ def test_every_cross_validation_fold_gets_its_history(make_cfg) -> None:
     assert [line.get_label() for line in loss.lines] == [
         *("train/loss (fold 0)", "val/loss (fold 0)", "train/loss (fold 1)", "val/loss (fold 1)")
     ]
+    # the parent's figures/learning_curves.png draws the same curves
+    assert (run_dir / "figures" / "learning_curves.png").stat().st_size > 0

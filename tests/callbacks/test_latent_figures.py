@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+from lightning.pytorch.trainer.states import TrainerFn
 from torch import nn
 from torch.utils.data import DataLoader
 
@@ -140,8 +141,16 @@ def logged(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 
 
 def fake_trainer(tmp_path: Path, dm: Any) -> Any:
-    """What the callbacks read of a trainer, with a real TensorBoard logger."""
-    return SimpleNamespace(loggers=[TensorBoardLogger(tmp_path)], datamodule=dm, global_step=0)
+    """What the callbacks read of a trainer, with a real TensorBoard logger (during fit:
+    no figures/ to keep them for)."""
+    return SimpleNamespace(
+        loggers=[TensorBoardLogger(tmp_path)],
+        datamodule=dm,
+        global_step=0,
+        state=SimpleNamespace(fn=TrainerFn.FITTING),
+        callbacks=[],
+        is_global_zero=True,
+    )
 
 
 # ---------------------------------------------------------------------- numbers

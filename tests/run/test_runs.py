@@ -124,3 +124,60 @@ def test_failed_and_pruned_trials_show_their_status_and_error(tmp_path: Path) ->
         ("failed", "ValueError: lr too big"),
     ]
     assert table[1]["overrides"] == "lr=9"  # the sweeper's bookkeeping is not shown
+
+
+def _history(run: Path, rows: list[dict]) -> None:
+    columns = list(dict.fromkeys(k for r in rows for k in r))
+    with open(run / "history.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns, restval="")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+@pytest.fixture
+def histories(logs: Path) -> Path:
+    """history.csv for a, b (val/acc per epoch), d's folds (their mean is d's line) and
+    e (a forecast: no val/acc); c is unfinished and has none."""
+    _history(logs / "a", [{"epoch": 1, "val/acc": 0.5}, {"epoch": 2, "val/acc": 0.7}])
+    _history(logs / "b", [{"epoch": 1, "val/acc": 0.6}, {"epoch": 2, "val/acc": ""}])
+    for k, values in enumerate(([0.2, 0.4, 0.6], [0.4, 0.6])):  # fold 1 stopped early
+        rows = [{"epoch": e + 1, "val/acc": v} for e, v in enumerate(values)]
+        _history(logs / "d" / f"fold_{k}", rows)
+    _history(logs / "e", [{"epoch": 1, "val/mase": 0.9}])
+    return logs
+
+
+def test_plot_draws_a_line_per_run_with_the_metric(histories: Path) -> None:
+    from dlzoo.run.runs_plot import runs_figure
+
+    (ax,) = runs_figure(histories, "val/acc").axes
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    # labelled by experiment and the overrides that differ between the runs
+    assert set(lines) == {"digits_cnn optimizer.lr=0.01", "digits_mlp", "mutag_gin"}
+    assert list(lines["digits_mlp"].get_ydata()) == [0.6]  # an epoch without it: left out
+    assert list(lines["mutag_gin"].get_xdata()) == [1, 2, 3]
+    assert list(lines["mutag_gin"].get_ydata()) == pytest.approx([0.3, 0.5, 0.6])
+    assert ax.get_ylabel() == "val/acc"
+
+
+def test_the_command_writes_the_png_and_refuses_a_metric_no_run_has(
+    histories: Path, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    from matplotlib.image import imread
+
+    monkeypatch.setattr(sys, "argv", ["dlzoo-runs", str(histories), "plot=val/acc"])
+    main()
+    path = Path(capsys.readouterr().out.strip())
+    assert path == histories / "runs_val_acc.png" and imread(path).shape[2] in (3, 4)
+    chosen = tmp_path / "out" / "acc.png"
+    monkeypatch.setattr(sys, "argv", ["dlzoo-runs", str(histories), "plot=val/acc",
+                                      f"plot_file={chosen}"])  # fmt: skip
+    main()
+    assert capsys.readouterr().out.strip() == str(chosen) and chosen.is_file()
+    monkeypatch.setattr(sys, "argv", ["dlzoo-runs", str(histories), "plot=val/f9"])
+    with pytest.raises(SystemExit) as stopped:
+        main()
+    assert stopped.value.code == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"error: plot=val/f9: no run under {histories} has it per epoch")
+    assert "val/acc, val/mase" in line

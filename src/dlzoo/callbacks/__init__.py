@@ -1,1 +1,2 @@
-"""Callbacks: a cheap progress bar and figures for TensorBoard."""
+"""Callbacks: a cheap progress bar, ``history.csv``, checkpoints, and figures for
+TensorBoard and the run's ``figures/*.png``."""

@@ -1,4 +1,5 @@
-"""Figures for TensorBoard, drawn from what the task already accumulated."""
+"""Figures for TensorBoard and the run's ``figures/``, drawn from what the task already
+accumulated."""
 
 from __future__ import annotations
 
@@ -9,21 +10,8 @@ import torch
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.trainer.states import TrainerFn
 
-
-def new_figure(**kwargs: Any) -> Any:
-    """An empty matplotlib ``Figure`` made without pyplot.
-
-    Drawing it chooses no backend and switches none: a notebook keeps its inline
-    plots, a desktop session opens no window, a worker thread touches no GUI, and no
-    figure stays open in pyplot. (matplotlib is imported here: only runs that draw
-    figures pay for it.)
-
-    Args:
-        kwargs: ``Figure``'s arguments, e.g. ``figsize=(6, 4)``.
-    """
-    from matplotlib.figure import Figure
-
-    return Figure(**kwargs)
+from dlzoo.callbacks.drawing import new_figure, render
+from dlzoo.callbacks.figure_files import FigureFiles
 
 
 def confusion_matrix_figure(matrix: torch.Tensor, class_names: list[str] | None = None) -> Any:
@@ -70,9 +58,29 @@ def _writers(trainer: L.Trainer) -> list[Any]:
     return [lg.experiment for lg in trainer.loggers if isinstance(lg, TensorBoardLogger)]
 
 
+def _wanted(trainer: L.Trainer) -> bool:
+    """Whether a figure drawn now goes anywhere: to a TensorBoard logger, or to the
+    run's ``figures/`` (the best checkpoint's validation and the test run)."""
+    return bool(_writers(trainer)) or FigureFiles.of(trainer) is not None
+
+
 def _log_figure(trainer: L.Trainer, tag: str, fig: Any) -> None:
-    for writer in _writers(trainer):
-        writer.add_figure(tag, fig, global_step=trainer.global_step)
+    """Render ``fig`` once and hand its pixels to TensorBoard and to ``figures/``.
+
+    Args:
+        trainer: the run's Trainer (its loggers and callbacks say where figures go).
+        tag: ``stage/name``, e.g. ``val/confusion_matrix``.
+        fig: a matplotlib figure.
+    """
+    writers, files = _writers(trainer), FigureFiles.of(trainer)
+    if not writers and files is None:
+        return
+    # one rendering for both: drawing costs far more than encoding an image
+    pixels = render(fig)
+    for writer in writers:
+        writer.add_image(tag, pixels, global_step=trainer.global_step, dataformats="HWC")
+    if files is not None:
+        files.keep(tag, pixels)
 
 
 class _StageFigure(L.Callback):
@@ -100,14 +108,15 @@ class _StageFigure(L.Callback):
 
 
 class ConfusionMatrixFigure(_StageFigure):
-    """Log the task's confusion matrix as a TensorBoard figure.
+    """Log the task's confusion matrix as a TensorBoard figure and ``confusion_matrix.png``.
 
     Drawn when a validation run ends (``trainer.validate``: the pipeline validates the
     best checkpoint after fit) and when a test run ends; during fit only every
     ``every_n_epochs`` epochs, because drawing costs more than a small model's epoch.
     The task must expose ``val_confmat`` / ``test_confmat`` (torchmetrics
     ``ConfusionMatrix``); class names come from the datamodule's ``class_names``.
-    Without a TensorBoard logger it does nothing.
+    Without a TensorBoard logger it draws only for the run's ``figures/`` (the best
+    checkpoint's validation and the test run).
 
     Args:
         every_n_epochs: also draw the validation matrix every this many epochs of fit
@@ -116,7 +125,7 @@ class ConfusionMatrixFigure(_StageFigure):
 
     def _draw(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         metric = getattr(pl_module, f"{stage}_confmat", None)
-        if not _writers(trainer) or metric is None or not metric.update_called:
+        if not _wanted(trainer) or metric is None or not metric.update_called:
             return
         names = getattr(trainer.datamodule, "class_names", None)
         _log_figure(
@@ -157,11 +166,12 @@ def forecast_figure(examples: dict[str, torch.Tensor], target: int = 0) -> Any:
 
 
 class ForecastFigure(_StageFigure):
-    """Log a few forecast windows (history, truth, forecast, naive) as a TensorBoard figure.
+    """Log a few forecast windows (history, truth, forecast, naive) as a TensorBoard
+    figure and ``forecast.png``.
 
     The task must keep them in ``examples[stage]`` (as
-    :class:`dlzoo.tasks.forecasting.ForecastTask` does); with any other task, or without
-    a TensorBoard logger, it does nothing.
+    :class:`dlzoo.tasks.forecasting.ForecastTask` does); with any other task it does
+    nothing.
 
     Args:
         every_n_epochs: also draw the validation windows every this many epochs of fit
@@ -170,6 +180,6 @@ class ForecastFigure(_StageFigure):
 
     def _draw(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         examples = getattr(pl_module, "examples", {}).get(stage)
-        if not _writers(trainer) or not examples:
+        if not _wanted(trainer) or not examples:
             return
         _log_figure(trainer, f"{stage}/forecast", forecast_figure(examples))

@@ -1,5 +1,5 @@
-"""What a node classifier learned, for TensorBoard: the graph coloured by predicted
-class, and the node embeddings in the projector.
+"""What a node classifier learned, for TensorBoard (and ``figures/graph.png``): the graph
+coloured by predicted class, and the node embeddings in the projector.
 
 - :class:`GraphFigure` (``infer(data)``): the graph drawn with a spring layout (the
   same seeded layout at every epoch, so figures compare), each node coloured by its
@@ -11,7 +11,8 @@ class, and the node embeddings in the projector.
 
 Both read the one graph that a node-level datamodule's loaders serve (a PyG ``Data``
 with ``<stage>_mask``) and do nothing for other data, tasks without the method, or a
-run without a TensorBoard logger. networkx is imported when a figure is drawn.
+run without a TensorBoard logger (the graph figure is still drawn for ``figures/``).
+networkx is imported when a figure is drawn.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ import numpy as np
 import torch
 from lightning.pytorch.trainer.states import TrainerFn
 
-from dlzoo.callbacks.figures import _log_figure, _StageFigure, _writers, new_figure
+from dlzoo.callbacks.drawing import new_figure
+from dlzoo.callbacks.figures import _log_figure, _StageFigure, _wanted, _writers
 from dlzoo.callbacks.latent_figures import _class_names
 from dlzoo.data.base import STAGES
 
@@ -143,7 +145,7 @@ class GraphFigure(_StageFigure):
 
     def _draw(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         infer = getattr(pl_module, "infer", None)
-        if not _writers(trainer) or not callable(infer):
+        if not _wanted(trainer) or not callable(infer):
             return
         data = node_graph(trainer.datamodule, stage)
         if data is None:

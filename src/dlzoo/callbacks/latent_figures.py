@@ -1,9 +1,10 @@
 """What a representation model learned: reconstructions, samples, the latent space, and
-anomaly scores, as TensorBoard figures.
+anomaly scores, as TensorBoard figures and the run's ``figures/*.png``.
 
 Each callback asks the task for what it needs and does nothing when the task lacks it
-(or the run has no TensorBoard logger), so one callback list serves autoencoders,
-siamese nets and JEPA alike:
+(or the figure would go nowhere: no TensorBoard logger, and not the best checkpoint's
+validation or test run, whose figures ``figures/`` keeps), so one callback list serves
+autoencoders, siamese nets and JEPA alike:
 
 - :class:`ReconstructionFigure` (``reconstruct(x)``): a few inputs of the split (noisy
   ones for a denoising run) above their reconstructions, and the clean targets when they
@@ -37,7 +38,8 @@ import numpy as np
 import torch
 from lightning.pytorch.trainer.states import TrainerFn
 
-from dlzoo.callbacks.figures import _log_figure, _StageFigure, _writers, new_figure
+from dlzoo.callbacks.drawing import new_figure
+from dlzoo.callbacks.figures import _log_figure, _StageFigure, _wanted, _writers
 from dlzoo.tasks.embedding import batched
 
 log = logging.getLogger(__name__)
@@ -347,7 +349,7 @@ class ReconstructionFigure(_StageFigure):
         dm = trainer.datamodule
         reconstruct = getattr(pl_module, "reconstruct", None)
         loader = getattr(dm, f"{stage}_dataloader", None)
-        if not _writers(trainer) or not callable(reconstruct) or not callable(loader):
+        if not _wanted(trainer) or not callable(reconstruct) or not callable(loader):
             return
         inputs, target = pl_module.split_batch(next(iter(loader())))
         x = inputs[0][: self.num_images]
@@ -407,7 +409,7 @@ class LatentSamplesFigure(_StageFigure):
     def _draw(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         dm = trainer.datamodule
         generate = getattr(pl_module, "generate", None)
-        if stage != "val" or not _writers(trainer) or not callable(generate):
+        if stage != "val" or not _wanted(trainer) or not callable(generate):
             return
         prior = self._prior(pl_module, dm)
         if prior is None:
@@ -458,7 +460,7 @@ class LatentScatterFigure(_StageFigure):
         self.max_points = int(max_points)
 
     def _draw(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        if not _writers(trainer):
+        if not _wanted(trainer):
             return
         found = _latents(pl_module, trainer.datamodule, stage, self.max_points)
         if found is None:
@@ -518,7 +520,7 @@ class AnomalyHistogram(L.Callback):
         scores = getattr(pl_module, "test_scores", None)
         flags = getattr(pl_module, "test_flags", None)
         threshold = getattr(pl_module, "threshold", None)
-        if not _writers(trainer) or threshold is None or scores is None or flags is None:
+        if not _wanted(trainer) or threshold is None or scores is None or flags is None:
             return
         if len(scores) == 0:
             return

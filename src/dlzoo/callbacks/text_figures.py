@@ -2,8 +2,8 @@
 
 Both are drawn for the best checkpoint, when the pipeline validates it after fit
 (and, for attention, every ``every_n_epochs`` epochs of fit if asked), into every
-TensorBoard logger of the run; without one, or for data without a tokenizer, they do
-nothing:
+TensorBoard logger of the run, the attention figure also into ``figures/attention.png``;
+for data without a tokenizer they do nothing:
 
 - :class:`AttentionFigure`: the attention weights of a few validation documents over
   their tokens (nets that keep ``last_attention``, (B, T): ``text_gru_attention``,
@@ -22,7 +22,8 @@ from typing import Any
 import lightning as L
 import torch
 
-from dlzoo.callbacks.figures import _log_figure, _StageFigure, _writers, new_figure
+from dlzoo.callbacks.drawing import new_figure
+from dlzoo.callbacks.figures import _log_figure, _StageFigure, _wanted, _writers
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +137,7 @@ class AttentionFigure(_StageFigure):
     def _draw(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         dm = trainer.datamodule
         tokenizer = getattr(dm, "tokenizer", None)
-        if stage != "val" or not _writers(trainer) or tokenizer is None:
+        if stage != "val" or not _wanted(trainer) or tokenizer is None:
             return
         if not hasattr(pl_module.net, "last_attention"):
             return

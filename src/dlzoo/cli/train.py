@@ -26,7 +26,7 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
-from dlzoo.cli.frame import EXIT_BAD_INPUT
+from dlzoo.cli.frame import EXIT_BAD_INPUT, frozen_imports
 from dlzoo.config.compose import CONFIG_DIR
 from dlzoo.config.preflight import preflight
 from dlzoo.errors import DlzooError
@@ -49,8 +49,9 @@ def _remove_run_dir(cfg: DictConfig) -> None:
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
 def _hydra_main(cfg: DictConfig) -> float | None:
-    from dlzoo.run.pipeline import train
-    from dlzoo.run.status import in_multirun, record_failure
+    with frozen_imports():  # torch and Lightning: no collections while they import
+        from dlzoo.run.pipeline import train
+        from dlzoo.run.status import in_multirun, record_failure
 
     try:
         return train(cfg)

@@ -7,6 +7,8 @@ from pathlib import Path
 METRICS_FILE = "metrics.json"
 # every logged epoch-level metric, a row per epoch (dlzoo.callbacks.history)
 HISTORY_FILE = "history.csv"
+# the run's figures as PNG files, written once at its end (dlzoo.run.run_figures)
+FIGURES_DIR = "figures"
 CONFIG_FILE = Path(".hydra") / "config.yaml"
 OVERRIDES_FILE = Path(".hydra") / "overrides.yaml"
 # what resume=true continues from

@@ -206,13 +206,14 @@ def _fit_parts(
     cfg: DictConfig, model_name: str, net_kwargs: dict[str, Any], transfer: Any = None
 ) -> tuple[list[Any], list[Any], L.Trainer]:
     """The callbacks (the configured ones, a transfer run's freezing and dlzoo's own:
-    checkpoint contents, DDP statistics and ranks, ``history.csv``, signals),
+    checkpoint contents, DDP statistics and ranks, ``history.csv``, ``figures/``, signals),
     the loggers and the Trainer."""
     from dlzoo.callbacks.ddp import SyncNormStats
+    from dlzoo.callbacks.figure_files import FigureFiles
     from dlzoo.callbacks.history import EpochHistory
     from dlzoo.callbacks.ranks import RankRecord
     from dlzoo.callbacks.run_state import RunState
-    from dlzoo.config.layout import HISTORY_FILE
+    from dlzoo.config.layout import FIGURES_DIR, HISTORY_FILE
     from dlzoo.run.interrupt import StopOnSignal
 
     callbacks = [
@@ -224,6 +225,8 @@ def _fit_parts(
         # history.csv is part of every run directory, whatever callbacks are configured;
         # before StopOnSignal, whose on_train_end raises on a signal
         EpochHistory(Path(cfg.paths.output_dir) / HISTORY_FILE),
+        # keeps the best checkpoint's figures for figures/*.png (the pipeline writes them)
+        FigureFiles(Path(cfg.paths.output_dir) / FIGURES_DIR),
         StopOnSignal(),  # SIGINT / SIGTERM end training between steps, with a last.ckpt
     ]
     loggers = instantiate_dict(cfg.get("logger"))

@@ -7,6 +7,7 @@
    check the net / datamodule pair on one real batch;
 2. :func:`fit`: train (or resume from ``ckpt_path``);
 3. :func:`score`: the best checkpoint on validation and test, and the baselines beside;
+   then :func:`dlzoo.run.run_figures.write_figures`: ``figures/*.png``;
 4. :func:`report`: ``metrics.json``, the split record, the hyperparameters with the
    final metrics, the result line; return ``cfg.optimized_metric``'s value.
 """
@@ -40,6 +41,7 @@ from dlzoo.run.build import Run, build, check_pair
 from dlzoo.run.interrupt import interruptible
 from dlzoo.run.nets import build_net
 from dlzoo.run.report import best_epoch, flat_hparams, result_line, run_status, scalars, stop_reason
+from dlzoo.run.run_figures import write_figures
 from dlzoo.run.threads import apply_threads
 
 __all__ = [
@@ -285,4 +287,6 @@ def train(cfg: DictConfig) -> float | None:
         # Without a checkpoint (fast_dev_run, callbacks=none) the last weights are scored.
         scores = score(run, best, fitted, test=cfg.get("test", True))
     scores.fit_seconds, scores.stop_reason = seconds, stopped
+    # once, for the best checkpoint; before report, whose finalize ends an MLflow run
+    write_figures(run)
     return report(run, scores)

@@ -25,6 +25,7 @@ from dlzoo.callbacks.progress import say
 from dlzoo.config.layout import METRICS_FILE
 from dlzoo.run.artefacts import write_json_atomic
 from dlzoo.run.report import HEADLINE, baseline_label
+from dlzoo.run.run_figures import learning_curves
 
 __all__ = ["Repeats", "child_config", "repeat", "summarize", "summary_line"]
 
@@ -131,6 +132,7 @@ def repeat(
         "seed": cfg.get("seed"),
     }
     write_json_atomic(run_dir / METRICS_FILE, payload)
+    learning_curves(run_dir, name)  # the folds' curves together (each fold has its own)
     say(summary_line(repeats.label, summary))
     say(f"run directory: {run_dir.resolve()}")
     return value

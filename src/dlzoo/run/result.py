@@ -11,15 +11,15 @@ side by side, each beside its baselines.
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dlzoo.config.layout import HISTORY_FILE, METRICS_FILE
+from dlzoo.config.layout import METRICS_FILE
 from dlzoo.run.artefacts import load_run_config
+from dlzoo.run.curves import curves_figure, default_metrics, history_files, run_histories
 from dlzoo.run.report import HEADLINE, baseline_label
 
 if TYPE_CHECKING:
@@ -68,13 +68,12 @@ class Result:
         a ``fold`` column; empty for a run that trained nothing."""
         import pandas as pd
 
-        path = self.run_dir / HISTORY_FILE
-        if path.is_file():
-            return pd.read_csv(path)
-        folds = sorted(self.run_dir.glob(f"fold_*/{HISTORY_FILE}"), key=_fold_number)
-        if not folds:
+        files = history_files(self.run_dir)
+        if not files:
             return pd.DataFrame()
-        frames = [pd.read_csv(p).assign(fold=_fold_number(p)) for p in folds]
+        if files[0][0] is None:
+            return pd.read_csv(files[0][1])
+        frames = [pd.read_csv(path).assign(fold=fold) for fold, path in files]
         return pd.concat(frames, ignore_index=True)
 
     @property
@@ -144,49 +143,23 @@ class Result:
                 and the optimised metric.
 
         Returns:
-            The figure. It is closed to pyplot, so a notebook shows it once, as the
+            The figure, made without pyplot, so a notebook shows it once, as the
             cell's value (``display(fig)`` elsewhere in a cell); save it with
-            ``fig.savefig(path)``.
+            ``fig.savefig(path)``. The run's ``figures/learning_curves.png`` is the
+            default one.
         """
-        import matplotlib.pyplot as plt
-        from matplotlib.ticker import MaxNLocator
-
-        history = self.history
         names = list(metrics) if metrics is not None else self._default_metrics()
-        fig, axes = plt.subplots(1, max(len(names), 1), figsize=(4.5 * max(len(names), 1), 3.5))
-        plt.close(fig)  # shown once, as the returned value, not again by pyplot
-        # a cross-validated run: a curve per fold
-        parts = history.groupby("fold") if "fold" in history else [(None, history)]
-        for ax, name in zip(list(getattr(axes, "flat", [axes])), names, strict=False):
-            columns = [c for c in history.columns if c == name or c.endswith(f"/{name}")]
-            for (fold, part), column in itertools.product(parts, columns):
-                points = part[["epoch", column]].dropna()
-                label = column if fold is None else f"{column} (fold {fold})"
-                ax.plot(points["epoch"], points[column], marker="o", markersize=3, label=label)
-            ax.set_xlabel("epoch")
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-            ax.set_title(name)
-            if columns:
-                ax.legend()
-        fig.suptitle(self.run_dir.name, fontsize="small")
-        fig.tight_layout()
-        return fig
+        return curves_figure(run_histories(self.run_dir), names, self.run_dir.name)
 
     def _default_metrics(self) -> list[str]:
         """``loss`` and the optimised metric's name (``acc`` of ``val/acc``)."""
-        optimized = str(self.config.get("optimized_metric") or "val/loss").rsplit("/", 1)[-1]
-        return list(dict.fromkeys(["loss", optimized]))
+        return default_metrics(self.config.get("optimized_metric"))
 
     def __repr__(self) -> str:
         name = self.metrics.get("optimized_metric")
         value = self.metrics.get("optimized_value")
         shown = f", {name}={value:.4g}" if isinstance(value, int | float) else ""
         return f"Result({str(self.run_dir)!r}{shown})"
-
-
-def _fold_number(path: Path) -> int:
-    """K of ``.../fold_K/history.csv``."""
-    return int(path.parent.name.rsplit("_", 1)[-1])
 
 
 def load(run_dir: str | Path) -> Result:
