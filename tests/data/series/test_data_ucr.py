@@ -63,7 +63,8 @@ def test_shipped_problems_load_with_their_published_shapes(
 ) -> None:
     dm = ready(name)
     assert dm.name == name
-    assert dm.net_kwargs() == {"input_size": channels, "num_classes": k}
+    longest_train = max(int(dm.tensors[s][2].max()) for s in ("train", "val"))
+    assert dm.net_kwargs() == {"input_size": channels, "num_classes": k, "seq_len": longest_train}
     assert dm.num_classes == len(dm.class_names) == k
     sizes = {stage: len(t[1]) for stage, t in dm.tensors.items()}
     assert sizes["train"] + sizes["val"] == n_train and sizes["test"] == n_test
@@ -383,5 +384,5 @@ def test_trains_in_lightning() -> None:
         accelerator="cpu", devices=1, max_epochs=2, logger=False, enable_checkpointing=False,
         enable_progress_bar=False, enable_model_summary=False,
     )  # fmt: skip
-    trainer.fit(MeanPoolClassifier(**dm.net_kwargs()), datamodule=dm)
+    trainer.fit(MeanPoolClassifier(dm.input_size, dm.num_classes), datamodule=dm)
     assert trainer.current_epoch == 2 and trainer.callback_metrics["val/loss"] > 0
