@@ -77,6 +77,22 @@ def test_shipped_problems_load_with_their_published_shapes(
         assert int(y.min()) >= 0 and int(y.max()) < k
 
 
+def test_seq_len_is_the_longest_training_series_and_older_states_still_load() -> None:
+    dm = ready("JapaneseVowels")
+    assert dm.seq_len == 26 and dm.max_length == 29  # the test part has longer ones
+    older = {k: v for k, v in dm.fitted_state().items() if k != "seq_len"}
+    fresh = UCRDataModule("JapaneseVowels")
+    fresh.load_fitted_state(older)  # an older run's state, saved without seq_len
+    assert "seq_len" not in fresh.net_kwargs() and fresh.fitted_state() == older
+    fresh.setup("fit")  # reading the data agrees with it
+    assert fresh.fitted_state() == older
+    dm.load_fitted_state(older)  # a set-up datamodule takes it too (a resumed older run)
+    assert dm.net_kwargs()["seq_len"] == 26
+    for bad in (0, True, "26"):
+        with pytest.raises(DataError, match="seq_len"):
+            UCRDataModule("JapaneseVowels").load_fitted_state({**older, "seq_len": bad})
+
+
 def test_labels_follow_the_files_in_sorted_order() -> None:
     dm = ready("BasicMotions")
     assert dm.class_names == ["badminton", "running", "standing", "walking"]
