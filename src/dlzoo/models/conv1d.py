@@ -31,10 +31,11 @@ class ConvSequenceNet(SequenceNet):
 
     The subclass builds ``self.layers``, blocks that take ``(x (B, C, T), mask (B, T)
     or None)``, keep ``T`` and leave the padded steps at zero (as
-    :class:`~dlzoo.layers.temporal_conv.TemporalConvBlock` does), and sets
-    ``self.pool``, a pooling over time of :mod:`dlzoo.layers.temporal_pool`. The
-    padded steps of the input are zeroed first, whatever they held, so a padded
-    sequence gives the same output as the sequence alone.
+    :class:`~dlzoo.layers.temporal_conv.TemporalConvBlock` does), sets ``self.pool``,
+    a pooling over time of :mod:`dlzoo.layers.temporal_pool`, and adds the head
+    (:meth:`_build_stack` does all three for a chain of blocks). The padded steps of the
+    input are zeroed first, whatever they held, so a padded sequence gives the same
+    output as the sequence alone.
 
     Shapes:
         input x (B, T, input_size) and lengths (B,) int64 or ``None``; features
