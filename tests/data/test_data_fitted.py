@@ -103,8 +103,9 @@ def test_what_each_family_keeps(built) -> None:
     assert sunspots["columns"] == sunspots["target_columns"] == ["SUNACTIVITY"]
     assert sunspots["time_column"] == "year" and sunspots["window"] == 11
     vowels = built.ready("JapaneseVowels").fitted_state()
-    assert set(vowels) == {"name", "class_names", "scaler"}
+    assert set(vowels) == {"name", "class_names", "scaler", "seq_len"}
     assert len(vowels["scaler"]["scale"]) == 12 and len(vowels["class_names"]) == 9
+    assert vowels["seq_len"] == 26  # the longest training series (29 in the test part)
 
 
 # ---------------------------------------------------------------------- input transform

@@ -37,6 +37,8 @@ CLASSIFICATION = {
     "input_size": 3,
     "num_classes": 4,
     "node_features": 3,
+    # a UCR problem's longest training series (the series MLP is built for it)
+    "seq_len": 9,
 }
 FORECASTING = {"input_size": 3, "window": 8, "horizon": 5, "output_size": 2}
 # what a text datamodule provides; a net that takes token ids gets these, and not

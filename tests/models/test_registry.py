@@ -22,7 +22,7 @@ CLASS_NAMES = sorted({get_model_class(n).model_name for n in list_models()})
 def test_known_models_are_registered_sorted() -> None:
     names = list_models()
     assert {"cnn", "mlp"} <= set(names) and names == sorted(names)
-    assert list_models("m*") == ["mlp"]
+    assert list_models("m*") == ["mlp", "mlp_ts"]
     assert get_model_class("cnn") is CNN and get_model_class("mlp") is MLP
 
 

@@ -30,6 +30,8 @@ name               meaning
 ``input_size``     F, features per time step of a sequence batch (B, T, F): UCR channels,
                    or a forecasting window's columns (targets first)
 ``num_classes``    K, classes of a classification problem (logits per sample)
+``seq_len``        the longest sequence of a UCR problem's training part: the steps a net
+                   with one weight per step reads (shorter ones padded, longer ones cut)
 ``vocab_size``     V, token ids 0 .. V-1 of a text batch (the fitted tokenizer's vocabulary)
 ``padding_idx``    the token id that pads text sequences (0)
 ``window``         input time steps of one forecasting sample (its T)

@@ -1,7 +1,8 @@
 """Reusable building blocks: activations by name, dense and conv units, the classic
 conv blocks (VGG, Inception, residual, squeeze-and-excitation), the heads, the image
 size check, and the blocks of the sequence nets (masks and pooling over time,
-attention, the masked 1-d convolution unit)."""
+attention, the masked 1-d convolution unit, the residual connection and Inception module
+of the time series classification nets)."""
 
 from dlzoo.layers.activations import (
     ACTIVATIONS,
@@ -17,6 +18,7 @@ from dlzoo.layers.heads import HEAD_POOLS, ClassifierHead, SequenceHead
 from dlzoo.layers.pooling import make_global_pool2d, make_pool2d
 from dlzoo.layers.shapes import image_size_pair
 from dlzoo.layers.squeeze_excite import SqueezeExcite
+from dlzoo.layers.temporal_blocks import TemporalInceptionModule, TemporalResidual
 from dlzoo.layers.temporal_conv import MaskedBatchNorm1d, TemporalConvBlock
 from dlzoo.layers.temporal_pool import (
     SEQUENCE_POOLS,
@@ -42,6 +44,8 @@ __all__ = [
     "SequenceHead",
     "SqueezeExcite",
     "TemporalConvBlock",
+    "TemporalInceptionModule",
+    "TemporalResidual",
     "VGGBlock",
     "fresh_linear",
     "image_size_pair",

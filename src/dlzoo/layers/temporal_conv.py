@@ -74,10 +74,14 @@ class TemporalConvBlock(nn.Module):
         dilation: spacing between taps; the block sees ``dilation * (kernel_size - 1)
             + 1`` steps.
         causal: pad only on the left.
-        activation: activation name (see :mod:`dlzoo.layers.activations`).
+        activation: activation name (see :mod:`dlzoo.layers.activations`), or ``None``
+            for a linear output (e.g. before a residual sum).
         batch_norm: add :class:`MaskedBatchNorm1d` after the convolution (whose bias is
             then dropped, because the norm's shift replaces it).
         dropout: dropout probability after the activation (0 adds no layer).
+        bias: give the convolution a bias; ``None`` gives it one without batch norm
+            only. ``activation=None, batch_norm=False, bias=False`` is a plain linear
+            convolution (the branches of an Inception module).
 
     Shapes:
         input x (B, in_channels, T) and mask (B, T) bool or ``None``; output
@@ -91,9 +95,10 @@ class TemporalConvBlock(nn.Module):
         kernel_size: int = 3,
         dilation: int = 1,
         causal: bool = False,
-        activation: ActivationLike = "relu",
+        activation: ActivationLike | None = "relu",
         batch_norm: bool = True,
         dropout: float = 0.0,
+        bias: bool | None = None,
     ) -> None:
         super().__init__()
         if kernel_size < 1 or dilation < 1:
@@ -104,7 +109,11 @@ class TemporalConvBlock(nn.Module):
         # an even kernel cannot centre: the extra step goes on the right, as "same" does
         self.padding = (reach, 0) if causal else (reach // 2, reach - reach // 2)
         self.conv = nn.Conv1d(
-            in_channels, out_channels, kernel_size, dilation=dilation, bias=not batch_norm
+            in_channels,
+            out_channels,
+            kernel_size,
+            dilation=dilation,
+            bias=not batch_norm if bias is None else bias,
         )
         self.norm = MaskedBatchNorm1d(out_channels) if batch_norm else None
         self.act = make_activation(activation)

@@ -1,9 +1,12 @@
 """One-dimensional convolutional networks over time, for sequence classification and
-forecasting."""
+forecasting: :class:`ConvSequenceNet`, the base of the nets that run masked 1-d
+convolution blocks over the steps and pool them (the FCN, ResNet and InceptionTime of
+the time series classification papers subclass it too), and :class:`ConvNet1d`, a
+stack of (dilated, causal) convolutions."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
@@ -11,13 +14,87 @@ from torch import nn
 from dlzoo.errors import ConfigError
 from dlzoo.layers.activations import ActivationLike, resolve_activation
 from dlzoo.layers.temporal_conv import TemporalConvBlock
-from dlzoo.layers.temporal_pool import lengths_to_mask, resolve_sequence_pool
+from dlzoo.layers.temporal_pool import (
+    SequencePool,
+    lengths_to_mask,
+    masked_mean_pool,
+    resolve_sequence_pool,
+)
 from dlzoo.models.base import SequenceNet
 from dlzoo.models.registry import register_model
 
 
+class ConvSequenceNet(SequenceNet):
+    """Base of the nets that run blocks of 1-d convolutions over time, pool their
+    output over the real steps and pass it to a
+    :class:`~dlzoo.layers.heads.SequenceHead`.
+
+    The subclass builds ``self.layers``, blocks that take ``(x (B, C, T), mask (B, T)
+    or None)``, keep ``T`` and leave the padded steps at zero (as
+    :class:`~dlzoo.layers.temporal_conv.TemporalConvBlock` does), sets ``self.pool``,
+    a pooling over time of :mod:`dlzoo.layers.temporal_pool`, and adds the head
+    (:meth:`_build_stack` does all three for a chain of blocks). The padded steps of the
+    input are zeroed first, whatever they held, so a padded sequence gives the same
+    output as the sequence alone.
+
+    Shapes:
+        input x (B, T, input_size) and lengths (B,) int64 or ``None``; features
+        (B, C) of the last block's C channels.
+    """
+
+    layers: nn.ModuleList
+    pool: SequencePool
+
+    def _build_stack(
+        self,
+        input_size: int,
+        channels: Sequence[int],
+        block: Callable[[int, int, int], nn.Module],
+        pool: SequencePool = masked_mean_pool,
+    ) -> None:
+        """Build ``self.layers``, block ``i`` by ``block(c_in, c_out, i)`` from the
+        widths ``input_size, *channels``, then ``self.pool`` and the head on the last.
+
+        Raises:
+            ConfigError: ``channels`` is empty or holds a width below 1.
+        """
+        channels = list(channels)
+        if not channels or min(channels) < 1:
+            raise ConfigError(f"channels must list at least one positive width, got {channels}")
+        widths = [input_size, *channels]
+        self.layers = nn.ModuleList(
+            block(widths[i], widths[i + 1], i) for i in range(len(channels))
+        )
+        self.pool = pool
+        self._add_head(channels[-1])
+
+    def features(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """The last block's features at every step (zero on padded steps).
+
+        Shapes:
+            input x (B, T, input_size) and lengths (B,) or ``None``; output (B, T, C).
+        """
+        mask = None if lengths is None else lengths_to_mask(lengths, x.shape[1])
+        return self._encode(x, mask)
+
+    def _encode(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        h = x.transpose(1, 2)  # (B, C, T): Conv1d wants channels first
+        if mask is not None:
+            h = h.masked_fill(~mask.unsqueeze(1), 0.0)  # the padding is zero, whatever it held
+        for layer in self.layers:
+            h = layer(h, mask)  # (B, C_i, T)
+        return h.transpose(1, 2)  # (B, T, C)
+
+    def forward_features(
+        self, x: torch.Tensor, lengths: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        mask = None if lengths is None else lengths_to_mask(lengths, x.shape[1])  # (B, T)
+        h = self._encode(x, mask)  # (B, T, C)
+        return self.pool(h, mask)  # (B, C)
+
+
 @register_model("conv1d")
-class ConvNet1d(SequenceNet):
+class ConvNet1d(ConvSequenceNet):
     """A stack of 1-d convolutions over time, pooled over the steps, then a head.
 
     Layer ``i`` has ``channels[i]`` filters of ``kernel_size`` taps with dilation
@@ -77,54 +154,17 @@ class ConvNet1d(SequenceNet):
         output_size: int | None = None,
     ) -> None:
         super().__init__(num_classes, horizon, output_size, head_hidden_sizes, dropout, activation)
-        channels = list(channels)
-        if not channels or min(channels) < 1:
-            raise ConfigError(f"channels must list at least one positive width, got {channels}")
         if dilation_base < 1:
             raise ConfigError(f"dilation_base must be >= 1, got {dilation_base}")
         resolve_activation(activation)  # fail on a bad name before building anything
-        self.pool = resolve_sequence_pool(pooling)
-        widths = [input_size, *channels]
-        self.layers = nn.ModuleList(
-            TemporalConvBlock(
-                widths[i],
-                widths[i + 1],
-                kernel_size,
-                dilation_base**i,
-                causal,
-                activation,
-                batch_norm,
-                dropout,
+
+        def layer(c_in: int, c_out: int, i: int) -> TemporalConvBlock:
+            return TemporalConvBlock(
+                c_in, c_out, kernel_size, dilation_base**i, causal, activation, batch_norm, dropout
             )
-            for i in range(len(channels))
-        )
+
+        self._build_stack(input_size, channels, layer, resolve_sequence_pool(pooling))
         self.receptive_field = 1 + sum(block.receptive_field - 1 for block in self.layers)
-        self._add_head(channels[-1])
-
-    def features(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
-        """The last layer's features at every step (zero on padded steps).
-
-        Shapes:
-            input x (B, T, input_size) and lengths (B,) or ``None``; output
-            (B, T, channels[-1]).
-        """
-        mask = None if lengths is None else lengths_to_mask(lengths, x.shape[1])
-        return self._encode(x, mask)
-
-    def _encode(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-        h = x.transpose(1, 2)  # (B, C, T): Conv1d wants channels first
-        if mask is not None:
-            h = h * mask.unsqueeze(1).to(h.dtype)  # the padding must be zero, whatever it held
-        for layer in self.layers:
-            h = layer(h, mask)  # (B, C_i, T)
-        return h.transpose(1, 2)  # (B, T, C)
-
-    def forward_features(
-        self, x: torch.Tensor, lengths: torch.Tensor | None = None
-    ) -> torch.Tensor:
-        mask = None if lengths is None else lengths_to_mask(lengths, x.shape[1])  # (B, T)
-        h = self._encode(x, mask)  # (B, T, C)
-        return self.pool(h, mask)  # (B, C)
 
     @classmethod
     def example(cls, batch_size: int = 2) -> tuple[nn.Module, torch.Tensor]:

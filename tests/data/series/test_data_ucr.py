@@ -63,7 +63,8 @@ def test_shipped_problems_load_with_their_published_shapes(
 ) -> None:
     dm = ready(name)
     assert dm.name == name
-    assert dm.net_kwargs() == {"input_size": channels, "num_classes": k}
+    longest_train = max(int(dm.tensors[s][2].max()) for s in ("train", "val"))
+    assert dm.net_kwargs() == {"input_size": channels, "num_classes": k, "seq_len": longest_train}
     assert dm.num_classes == len(dm.class_names) == k
     sizes = {stage: len(t[1]) for stage, t in dm.tensors.items()}
     assert sizes["train"] + sizes["val"] == n_train and sizes["test"] == n_test
@@ -74,6 +75,22 @@ def test_shipped_problems_load_with_their_published_shapes(
         assert x.dtype == torch.float32 and y.dtype == lens.dtype == torch.int64
         assert x.shape == (len(y), int(lens.max()), channels)
         assert int(y.min()) >= 0 and int(y.max()) < k
+
+
+def test_seq_len_is_the_longest_training_series_and_older_states_still_load() -> None:
+    dm = ready("JapaneseVowels")
+    assert dm.seq_len == 26 and dm.max_length == 29  # the test part has longer ones
+    older = {k: v for k, v in dm.fitted_state().items() if k != "seq_len"}
+    fresh = UCRDataModule("JapaneseVowels")
+    fresh.load_fitted_state(older)  # an older run's state, saved without seq_len
+    assert "seq_len" not in fresh.net_kwargs() and fresh.fitted_state() == older
+    fresh.setup("fit")  # reading the data agrees with it
+    assert fresh.fitted_state() == older
+    dm.load_fitted_state(older)  # a set-up datamodule takes it too (a resumed older run)
+    assert dm.net_kwargs()["seq_len"] == 26
+    for bad in (0, True, "26"):
+        with pytest.raises(DataError, match="seq_len"):
+            UCRDataModule("JapaneseVowels").load_fitted_state({**older, "seq_len": bad})
 
 
 def test_labels_follow_the_files_in_sorted_order() -> None:
@@ -383,5 +400,5 @@ def test_trains_in_lightning() -> None:
         accelerator="cpu", devices=1, max_epochs=2, logger=False, enable_checkpointing=False,
         enable_progress_bar=False, enable_model_summary=False,
     )  # fmt: skip
-    trainer.fit(MeanPoolClassifier(**dm.net_kwargs()), datamodule=dm)
+    trainer.fit(MeanPoolClassifier(dm.input_size, dm.num_classes), datamodule=dm)
     assert trainer.current_epoch == 2 and trainer.callback_metrics["val/loss"] > 0

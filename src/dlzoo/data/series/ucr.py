@@ -61,6 +61,7 @@ from dlzoo.data.options import check_fractions
 from dlzoo.data.preprocess import AffineScaler, MaskedAffineTransform
 from dlzoo.data.sequence_loader import PaddedSequenceLoader
 from dlzoo.data.splits import carve_validation
+from dlzoo.data.state import get_field
 from dlzoo.errors import DataError
 
 __all__ = ["PaddedSequenceLoader", "SequenceArrays", "UCRDataModule", "shipped_ucr_names"]
@@ -249,7 +250,9 @@ class UCRDataModule(ClassificationDataModule):
 
     After ``setup()``, or after ``load_fitted_state()`` alone:
 
-    - ``net_kwargs()``: ``{"input_size": C, "num_classes": K}``;
+    - ``net_kwargs()``: ``{"input_size": C, "num_classes": K, "seq_len": L}``, where
+      ``L`` is the longest series of the official training part, the length a net with
+      one weight per step is built for (:class:`~dlzoo.models.mlp_ts.TimeSeriesMLP`);
     - ``class_names`` (the training labels sorted, numerically where they are numbers;
       class ``k`` is ``class_names[k]``), ``num_classes``, ``input_size``;
     - ``mean``, ``std``: per-channel statistics of the training part's valid steps,
@@ -264,9 +267,10 @@ class UCRDataModule(ClassificationDataModule):
       :meth:`save_split` writes them with the statistics to an ``.npz`` file;
     - ``tensors``: ``{"train", "val", "test"}`` -> ``(x, y, lengths)``.
 
-    The fitted state: ``name``, ``class_names`` and ``scaler`` (see
+    The fitted state: ``name``, ``class_names``, ``scaler`` (see
     :meth:`AffineScaler.state <dlzoo.data.preprocess.AffineScaler.state>`; C is the
-    number of its offsets).
+    number of its offsets) and ``seq_len``. A state saved before ``seq_len`` was kept
+    (an older run's) loads without it, and its ``net_kwargs()`` lack it.
 
     Args:
         name: the problem, one of :func:`shipped_ucr_names` (e.g. ``BasicMotions``,
@@ -301,6 +305,7 @@ class UCRDataModule(ClassificationDataModule):
         _check_shipped(str(name))
         self.name = str(name)
         self.max_length = 0
+        self.seq_len: int | None = None
 
     # ------------------------------------------------------------------ loading
 
@@ -318,6 +323,9 @@ class UCRDataModule(ClassificationDataModule):
         self.class_names = class_order(train.labels)
         train_y, test_y = self._label_indices(train.labels, test.labels)
         parts = self._parts(train, train_y, test, test_y)
+        # an older run's state, saved without seq_len, must still agree after setup
+        if self._loaded_state is None or "seq_len" in self._loaded_state:
+            self.seq_len = int(train.lengths.max())
         x, _, lengths = parts["train"]
         # padded zeros would pull the mean towards 0 and shrink the std: valid steps only
         steps = x[_valid_mask(lengths, x.shape[1])]  # (sum(lengths), C)
@@ -398,17 +406,37 @@ class UCRDataModule(ClassificationDataModule):
         """What a net needs to know about the input.
 
         Returns:
-            ``input_size`` (channels per time step) and ``num_classes``.
+            ``input_size`` (channels per time step), ``num_classes`` and ``seq_len``
+            (the longest series of the official training part; absent from an older
+            run's state).
         """
         self._require_fitted()
-        return {"input_size": self.input_size, "num_classes": self.num_classes}
+        kwargs = {"input_size": self.input_size, "num_classes": self.num_classes}
+        return kwargs if self.seq_len is None else {**kwargs, "seq_len": self.seq_len}
 
     def fitted_state(self) -> dict[str, Any]:
-        """``name``, ``class_names`` and ``scaler`` (see the class doc)."""
-        return self._class_state()
+        """``name``, ``class_names``, ``scaler`` and ``seq_len`` (see the class doc)."""
+        state = self._class_state()
+        return state if self.seq_len is None else {**state, "seq_len": self.seq_len}
+
+    def load_fitted_state(self, state: dict[str, Any]) -> None:
+        """As :meth:`InMemoryDataModule.load_fitted_state
+        <dlzoo.data.memory.InMemoryDataModule.load_fitted_state>`; an older run's state,
+        saved without ``seq_len``, agrees with this one when the rest does."""
+        if isinstance(state, dict) and "seq_len" not in state and self.seq_len is not None:
+            state = {**state, "seq_len": self.seq_len}
+        super().load_fitted_state(state)
 
     def _apply_fitted_state(self, state: dict[str, Any]) -> None:
         self.class_names, self.input_scaler = self._parse_class_state(state)
+        self.seq_len = None
+        if "seq_len" in state:
+            self.seq_len = get_field(state, "seq_len", int, self.name)
+            if self.seq_len < 1:
+                raise DataError(
+                    f"the fitted state of data '{self.name}' has seq_len={self.seq_len}, "
+                    "expected a positive int: load a state that fitted_state() wrote"
+                )
 
     # ------------------------------------------------------------------ prediction
 
