@@ -38,6 +38,15 @@ class FigureFiles(Callback):
         self.pixels: dict[str, np.ndarray] = {}
 
     @staticmethod
+    def drawn_for(trainer: Any) -> bool:
+        """Whether the run keeps the figures drawn now (a final validation or a test
+        run), the same answer on every rank: drawing may gather over the ranks (a
+        confusion matrix's compute), so all of them draw, and rank zero keeps."""
+        if trainer.state.fn not in _FINAL:
+            return False
+        return any(isinstance(c, FigureFiles) for c in trainer.callbacks)
+
+    @staticmethod
     def of(trainer: Any) -> FigureFiles | None:
         """The run's ``FigureFiles`` when a figure drawn now is to be kept: a final
         validation or a test run, on rank zero (one process writes the files)."""

@@ -61,7 +61,7 @@ def _writers(trainer: L.Trainer) -> list[Any]:
 def _wanted(trainer: L.Trainer) -> bool:
     """Whether a figure drawn now goes anywhere: to a TensorBoard logger, or to the
     run's ``figures/`` (the best checkpoint's validation and the test run)."""
-    return bool(_writers(trainer)) or FigureFiles.of(trainer) is not None
+    return bool(_writers(trainer)) or FigureFiles.drawn_for(trainer)
 
 
 def _log_figure(trainer: L.Trainer, tag: str, fig: Any) -> None:
