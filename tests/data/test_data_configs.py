@@ -123,9 +123,11 @@ def test_instantiates_and_sets_up(option: str, tmp_path: Path) -> None:
         assert int(tokens.max()) < kwargs["vocab_size"]
         return
     if "input_size" in kwargs:  # sequence classification: (x, y, lengths)
-        assert set(kwargs) == {"input_size", "num_classes"}
+        assert set(kwargs) - {"seq_len"} == {"input_size", "num_classes"}
         x, y, lengths = batch
         assert x.shape[0] == len(lengths) and x.shape[2] == kwargs["input_size"]
+        # seq_len, where given, is the longest training series: no batch is padded past it
+        assert int(lengths.max()) <= kwargs.get("seq_len", int(lengths.max()))
     else:
         assert set(kwargs) == {"in_channels", "image_size", "in_features", "num_classes"}
         x, y = batch
