@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # The local CPU build: installed before the project so pip never pulls a CUDA build.
 TORCH ?= torch==2.13.0
 
-.PHONY: setup train test test-ci test-slow test-all test-notebooks lint docs notebooks bench clean
+.PHONY: setup train test test-ci test-slow test-all test-notebooks lint docs notebooks reproduce reproduce-budget bench clean
 
 setup: $(VENV)/.installed
 
@@ -52,6 +52,14 @@ notebooks: setup
 # the documentation site (mkdocs.yml, docs/) into site/; a broken link or page fails it
 docs: setup
 	$(BIN)/mkdocs build --strict --site-dir site
+
+# the published protocols (conf/reproduce.yaml) beside the papers' numbers, into
+# docs/reproduction.md; reproduce-budget: each protocol shortened (about 30 minutes)
+reproduce: setup
+	$(BIN)/dlzoo-reproduce out=docs/reproduction.md
+
+reproduce-budget: setup
+	$(BIN)/dlzoo-reproduce budget=true out=docs/reproduction.md
 
 bench: setup
 	$(BIN)/python scripts/bench.py

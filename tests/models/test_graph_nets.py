@@ -4,6 +4,7 @@ net_kwargs, and that ``import dlzoo.models`` never loads PyTorch Geometric."""
 
 from __future__ import annotations
 
+import inspect
 import subprocess
 import sys
 from types import SimpleNamespace
@@ -20,7 +21,7 @@ from dlzoo.models.graph_nets import GraphNet, example_batch
 from dlzoo.run.nets import build_net
 
 CONF = model_config_dir()
-NETS = ["gcn", "sage", "gat", "gin", "graph_mlp"]
+NETS = ["gcn", "sage", "gat", "gin", "graph_mlp", "gin0", "gcn_xu"]
 
 
 def karate() -> Any:
@@ -127,6 +128,39 @@ def test_gin_preset_is_the_paper_setup() -> None:
     net = create_model("gin", node_features=7, num_classes=2, level="graph")
     assert (net.readout, net.jumping_knowledge) == ("sum", "cat")
     assert net.num_features == 32 * 4
+
+
+def test_gin0_is_xu_et_als_net() -> None:
+    net = create_model("gin0", node_features=7, num_classes=2, level="graph")
+    # GIN-0: eps a fixed 0, no parameter
+    assert len(net.convs) == 4 and all(float(c.eps) == 0 for c in net.convs)
+    assert not any("eps" in name for name, _ in net.named_parameters())
+    assert all(isinstance(n, torch.nn.BatchNorm1d) for n in net.norms)
+    assert (net.layer_dropout.p, net.dropout.p) == (0.0, 0.5)  # dropout before the head only
+    assert net.num_features == 7 + 4 * 32  # the input is read out beside every layer
+
+
+def test_the_input_is_read_out_beside_the_layers() -> None:
+    torch.manual_seed(0)
+    batch = example_batch(3)
+    common = {"node_features": 3, "num_classes": 2, "hidden_size": 8, "num_layers": 2}
+    net = create_model("gin", level="graph", readout="sum", readout_input=True, **common)
+    features = net.eval().forward_features(batch)  # (3, 3 + 2 * 8)
+    assert features.shape == (3, 19)
+    per_graph = torch.zeros(3, 3).index_add_(0, batch.batch, batch.x)  # sum of the atoms
+    torch.testing.assert_close(features[:, :3], per_graph)
+    with pytest.raises(ConfigError, match=r"readout_input=true.*jumping_knowledge=cat"):
+        create_model("gin", readout_input=True, jumping_knowledge="max", **common)
+
+
+def test_a_net_that_adds_arguments_shows_its_bases_too() -> None:
+    from dlzoo.models.graph_nets import GAT, GIN
+
+    gin = inspect.signature(GIN).parameters
+    assert {"train_eps", "hidden_size", "readout_input", "batch_norm"} <= set(gin)
+    assert not any(p.kind is p.VAR_KEYWORD for p in gin.values())
+    gat = inspect.signature(GAT).parameters
+    assert list(gat)[:2] == ["heads", "attention_dropout"] and "node_features" in gat
 
 
 def test_reset_head_keeps_the_body() -> None:

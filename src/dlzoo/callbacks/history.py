@@ -6,7 +6,8 @@ TensorBoard's reader; a CSV opens in pandas, a spreadsheet or ``csv``. The colum
 ``lr`` (the first optimizer's learning rate at the epoch's start), ``seconds`` (the
 epoch's wall time, validation included), then every metric the task logged for the
 epoch, sorted (``train/loss``, ``val/acc``, ...). An epoch without a validation leaves
-its ``val/`` cells empty.
+its ``val/`` cells empty (and its ``epoch_test/`` ones, where the test split is scored
+every epoch: :mod:`dlzoo.callbacks.epoch_test`).
 
 The task logs its training metrics in its own ``on_train_epoch_end``, which Lightning
 calls after the callbacks' one, so an epoch's row is written when the next epoch starts
@@ -31,6 +32,9 @@ from typing import Any
 from lightning.pytorch.callbacks import Callback
 
 FIRST = ["epoch", "step", "lr", "seconds"]
+# what a validation epoch logs: its metrics, and the test split's scored beside them
+# by EpochTestScore (dlzoo.callbacks.epoch_test)
+VALIDATION = ("val/", "epoch_test/")
 
 
 def _scalar(value: Any) -> float | None:
@@ -112,7 +116,7 @@ class EpochHistory(Callback):
         if self._pending is None or trainer.sanity_checking:
             return
         metrics = trainer.callback_metrics.items()
-        self._val = {k: v for k, v in metrics if k.startswith("val/")}
+        self._val = {k: v for k, v in metrics if k.startswith(VALIDATION)}
 
     def on_train_end(self, trainer: Any, pl_module: Any) -> None:
         self._flush(trainer)
@@ -130,7 +134,7 @@ class EpochHistory(Callback):
             return
         # callback_metrics keep a validation's values until the next one, and hold the
         # next epoch's rates already: take this epoch's own, and the rest as logged
-        own = ("val/", "test/", "lr-")
+        own = (*VALIDATION, "test/", "lr-")
         logged = {k: v for k, v in trainer.callback_metrics.items() if not k.startswith(own)}
         metrics = {k: _scalar(v) for k, v in {**logged, **self._val, **(self._rates or {})}.items()}
         seconds = round(time.perf_counter() - self._started, 3)

@@ -41,6 +41,7 @@ from dlzoo.layers.gcn import GCNLayer
 from dlzoo.layers.graph_readout import JUMPING_KNOWLEDGE, READOUTS, global_pool, jumping_knowledge
 from dlzoo.models.base import ZooNet
 from dlzoo.models.registry import register_model
+from dlzoo.signatures import extends_signature
 
 __all__ = ["GAT", "GCN", "GIN", "GraphMLP", "GraphNet", "GraphSAGE"]
 
@@ -68,6 +69,13 @@ class GraphNet(ZooNet):
         edge_features: features per edge, from the datamodule (0: none); only the nets
             that can use them (``gat``) do.
         head_hidden_sizes: widths of dense layers between the embedding and the logits.
+        layer_dropout: dropout on the input of every layer after the first; ``None``
+            is ``dropout`` (Xu et al.'s GIN drops only before its head: 0).
+        readout_input: jumping knowledge ``cat`` also takes the node features
+            themselves, as Xu et al.'s readout over "all layers" does (the input is
+            their layer 0).
+        batch_norm: batch norm on every layer's output before its ReLU (Xu et al.'s
+            reference code does, for GIN and their GCN alike).
 
     Net API (see :mod:`dlzoo.models.base`): the features are the node embeddings after
     jumping knowledge (node level) or their readout (graph level); the head is dropout
@@ -76,7 +84,8 @@ class GraphNet(ZooNet):
     Shapes:
         input a PyG Data/Batch: x (N, F), edge_index (2, E), batch (N,) at graph level
         -> (N, num_classes) at node level, (B, num_classes) at graph level; features
-        (N or B, num_features), num_features = hidden_size (x num_layers for ``cat``).
+        (N or B, num_features), num_features = hidden_size (x num_layers for ``cat``,
+        plus F with ``readout_input``).
     """
 
     def __init__(
@@ -92,17 +101,30 @@ class GraphNet(ZooNet):
         jumping_knowledge: str | None = None,
         edge_features: int = 0,
         head_hidden_sizes: Sequence[int] = (),
+        layer_dropout: float | None = None,
+        readout_input: bool = False,
+        batch_norm: bool = False,
     ) -> None:
         super().__init__()
         _check_choices(level, readout, jumping_knowledge, num_layers)
+        if readout_input and jumping_knowledge != "cat":
+            raise ConfigError(
+                f"model.readout_input=true reads the node features out beside every "
+                f"layer: it needs model.jumping_knowledge=cat, not {jumping_knowledge}"
+            )
         self.level, self.readout, self.jumping_knowledge = level, readout, jumping_knowledge
         self.edge_features = int(edge_features or 0)
+        self.readout_input = bool(readout_input)
         widths = [node_features] + [hidden_size] * num_layers
         self.convs = nn.ModuleList(self.make_conv(a, b) for a, b in itertools.pairwise(widths))
         self.act = nn.ReLU()
         self.input_dropout = nn.Dropout(input_dropout)
         self.dropout = nn.Dropout(dropout)
+        self.layer_dropout = nn.Dropout(dropout if layer_dropout is None else layer_dropout)
+        norms = [nn.BatchNorm1d(hidden_size) if batch_norm else nn.Identity() for _ in widths[1:]]
+        self.norms = nn.ModuleList(norms)
         self.num_features = hidden_size * (num_layers if jumping_knowledge == "cat" else 1)
+        self.num_features += node_features if self.readout_input else 0
         self.head = DenseStack(
             self.num_features, list(head_hidden_sizes), num_classes, "relu", False, dropout
         )
@@ -134,9 +156,9 @@ class GraphNet(ZooNet):
                 f"{type(data).__name__}: use a graph datamodule (data=karate, data=mutag, ...)"
             )
         h = self.input_dropout(data.x)
-        layers = []
-        for i, conv in enumerate(self.convs):
-            h = self.act(self.propagate(conv, self.dropout(h) if i else h, data))
+        layers = [data.x] if self.readout_input else []
+        for i, (conv, norm) in enumerate(zip(self.convs, self.norms, strict=True)):
+            h = self.act(norm(self.propagate(conv, self.layer_dropout(h) if i else h, data)))
             layers.append(h)
         return jumping_knowledge(layers, self.jumping_knowledge)
 
@@ -218,6 +240,7 @@ class GCN(GraphNet):
 
 
 @register_model("sage")
+@extends_signature(GraphNet)
 class GraphSAGE(GraphNet):
     """GraphSAGE (Hamilton et al. 2017): PyG's ``SAGEConv``, a node's own features and
     the ``aggr`` of its neighbours', each through its own weights.
@@ -227,41 +250,16 @@ class GraphSAGE(GraphNet):
         others: see :class:`GraphNet`.
     """
 
-    def __init__(
-        self,
-        node_features: int,
-        num_classes: int,
-        level: str = "node",
-        hidden_size: int = 64,
-        num_layers: int = 2,
-        dropout: float = 0.5,
-        input_dropout: float = 0.0,
-        readout: str = "mean",
-        jumping_knowledge: str | None = None,
-        edge_features: int = 0,
-        head_hidden_sizes: Sequence[int] = (),
-        aggr: str = "mean",
-    ) -> None:
+    def __init__(self, aggr: str = "mean", **kwargs: Any) -> None:
         self.aggr = aggr  # read by make_conv, which the base's __init__ calls
-        super().__init__(
-            node_features,
-            num_classes,
-            level,
-            hidden_size,
-            num_layers,
-            dropout,
-            input_dropout,
-            readout,
-            jumping_knowledge,
-            edge_features,
-            head_hidden_sizes,
-        )
+        super().__init__(**kwargs)
 
     def make_conv(self, in_features: int, out_features: int) -> nn.Module:
         return pyg("nn").SAGEConv(in_features, out_features, aggr=self.aggr)
 
 
 @register_model("gat")
+@extends_signature(GraphNet)
 class GAT(GraphNet):
     """Graph attention network (Velickovic et al. 2018): PyG's ``GATConv`` with
     ``heads`` attention heads of ``hidden_size / heads`` features each, concatenated.
@@ -279,38 +277,18 @@ class GAT(GraphNet):
 
     def __init__(
         self,
-        node_features: int,
-        num_classes: int,
-        level: str = "node",
-        hidden_size: int = 64,
-        num_layers: int = 2,
-        dropout: float = 0.5,
-        input_dropout: float = 0.0,
-        readout: str = "mean",
-        jumping_knowledge: str | None = None,
-        edge_features: int = 0,
-        head_hidden_sizes: Sequence[int] = (),
         heads: int = 4,
         attention_dropout: float = 0.0,
+        hidden_size: int = 64,
+        edge_features: int = 0,
+        **kwargs: Any,
     ) -> None:
         if heads < 1 or hidden_size % heads:
             raise ConfigError(f"model.heads={heads} must divide model.hidden_size={hidden_size}")
         # read by make_conv, which the base's __init__ calls
         self.heads, self.attention_dropout = heads, attention_dropout
         self._edge_dim = int(edge_features or 0) or None
-        super().__init__(
-            node_features,
-            num_classes,
-            level,
-            hidden_size,
-            num_layers,
-            dropout,
-            input_dropout,
-            readout,
-            jumping_knowledge,
-            edge_features,
-            head_hidden_sizes,
-        )
+        super().__init__(hidden_size=hidden_size, edge_features=edge_features, **kwargs)
 
     def make_conv(self, in_features: int, out_features: int) -> nn.Module:
         return pyg("nn").GATConv(
@@ -328,44 +306,26 @@ class GAT(GraphNet):
 
 
 @register_model("gin")
+@extends_signature(GraphNet)
 class GIN(GraphNet):
-    """Graph isomorphism network (Xu et al. 2019): PyG's ``GINConv``, an MLP
-    (Linear, BatchNorm, ReLU, Linear) on ``(1 + eps) * own + sum of the neighbours``.
+    """Graph isomorphism network (Xu et al. 2019, "How powerful are graph neural
+    networks?"): PyG's ``GINConv``, an MLP (Linear, BatchNorm, ReLU, Linear) on
+    ``(1 + eps) * own + sum of the neighbours``.
+
+    The paper's net for graph classification (``model=gin0``): GIN-0 (``eps`` fixed at
+    0), 4 GIN layers after the input (its "5 layers" count the input as layer 0),
+    batch norm after every MLP, a sum readout of every layer *and the input*
+    (``jumping_knowledge=cat``, ``readout_input=true``) into one linear head, dropout
+    0.5 before the head only.
 
     Args:
         train_eps: learn ``eps`` (0 and fixed otherwise: GIN-0, the paper's best).
         others: see :class:`GraphNet`.
     """
 
-    def __init__(
-        self,
-        node_features: int,
-        num_classes: int,
-        level: str = "node",
-        hidden_size: int = 64,
-        num_layers: int = 2,
-        dropout: float = 0.5,
-        input_dropout: float = 0.0,
-        readout: str = "mean",
-        jumping_knowledge: str | None = None,
-        edge_features: int = 0,
-        head_hidden_sizes: Sequence[int] = (),
-        train_eps: bool = False,
-    ) -> None:
+    def __init__(self, train_eps: bool = False, **kwargs: Any) -> None:
         self.train_eps = train_eps  # read by make_conv, which the base's __init__ calls
-        super().__init__(
-            node_features,
-            num_classes,
-            level,
-            hidden_size,
-            num_layers,
-            dropout,
-            input_dropout,
-            readout,
-            jumping_knowledge,
-            edge_features,
-            head_hidden_sizes,
-        )
+        super().__init__(**kwargs)
 
     def make_conv(self, in_features: int, out_features: int) -> nn.Module:
         mlp = nn.Sequential(

@@ -23,12 +23,18 @@ from dlzoo.errors import ConfigError, DataError
 CHECKPOINTS = ("best.ckpt", "last.ckpt")
 
 
-def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
-    """Write JSON through a temporary file, so a crash never leaves half a file."""
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` through a temporary file, so a crash never leaves half a file."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
+    tmp.write_text(text)
     os.replace(tmp, path)
+
+
+def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
+    """Write JSON through a temporary file, so a crash never leaves half a file."""
+    write_text_atomic(path, json.dumps(payload, indent=2, sort_keys=True) + "\n")
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:

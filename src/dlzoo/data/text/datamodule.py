@@ -26,7 +26,6 @@ decodes it (the log names the files that needed the fallback).
 
 from __future__ import annotations
 
-import inspect
 import logging
 from abc import abstractmethod
 from collections.abc import Mapping, Sequence
@@ -48,6 +47,7 @@ from dlzoo.data.text.decoding import SHOWN, TextDecoder
 from dlzoo.data.text.preprocess import TextPreprocessor
 from dlzoo.data.text.tokenizer import TextTokenizer
 from dlzoo.errors import ConfigError, DataError
+from dlzoo.signatures import extends_signature
 
 __all__ = ["Corpus", "TextDataModule", "TextDecoder", "TokenIdentity", "text_signature"]
 
@@ -415,19 +415,6 @@ class TextDataModule(LabelledDataModule):
 
 def text_signature(cls: type[TextDataModule]) -> type[TextDataModule]:
     """Class decorator: ``cls``'s signature is its own arguments, then (keyword-only)
-    :class:`TextDataModule`'s, which its ``__init__`` takes as ``**kwargs``.
-
-    A subclass so lists the base's arguments once, not again in its own ``__init__``;
-    what reads the signature (``inspect``, the check that a data config's keys are the
-    class's arguments) sees every argument.
-    """
-    own = [
-        p
-        for p in list(inspect.signature(cls.__init__).parameters.values())[1:]
-        if p.kind is not p.VAR_KEYWORD
-    ]
-    names = {p.name for p in own}
-    base = list(inspect.signature(TextDataModule.__init__).parameters.values())[1:]
-    keyword = [p.replace(kind=p.KEYWORD_ONLY) for p in base if p.name not in names]
-    cls.__signature__ = inspect.Signature(own + keyword)
-    return cls
+    :class:`TextDataModule`'s, which its ``__init__`` takes as ``**kwargs`` (see
+    :func:`~dlzoo.signatures.extends_signature`)."""
+    return extends_signature(TextDataModule)(cls)

@@ -1,0 +1,138 @@
+"""Run protocols one after another and read back what they gave.
+
+Each protocol trains in this process, as ``dlzoo-train`` would with the protocol's
+overrides, into ``LOG_DIR/<protocol name>`` (a repeated-seed or cross-validated run
+directory: :mod:`dlzoo.run.repeats`), with a progress line before and after it. Its
+outcome is read from that directory's ``metrics.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from dlzoo.callbacks.progress import say
+from dlzoo.config.layout import METRICS_FILE
+from dlzoo.errors import TrainingError
+from dlzoo.reproduce.protocols import Protocol
+from dlzoo.reproduce.table import Outcome, verdict
+from dlzoo.run.report import baseline_label
+
+__all__ = ["outcome_of", "reproduce", "run_protocol"]
+
+
+def _pair(payload: dict[str, Any], name: str) -> tuple[float, float] | None:
+    """``(mean, std)`` of the test metric ``name`` (std 0 for a single run)."""
+    value = (payload.get("test") or {}).get(name)
+    if value is None:
+        return None
+    return float(value), float((payload.get("test_std") or {}).get(name, 0.0))
+
+
+def _label(name: str) -> str:
+    """A baseline's short name: ``logreg_acc``, ``naive_mase``."""
+    return baseline_label(name) if "baseline_" in name else name.removeprefix("test/")
+
+
+def _runs(payload: dict[str, Any]) -> int:
+    return len(payload.get("seeds") or payload.get("folds") or [None])
+
+
+def outcome_of(
+    protocol: Protocol, run_dir: Path, seconds: float, earlier: dict[str, Outcome]
+) -> Outcome:
+    """A finished protocol's :class:`~dlzoo.reproduce.table.Outcome`.
+
+    Args:
+        protocol: the protocol.
+        run_dir: its run directory (``metrics.json`` written).
+        seconds: its wall time.
+        earlier: the outcomes so far, by name (for ``against``).
+
+    Raises:
+        TrainingError: the run reported no ``protocol.metric`` (or no ``best_mean_epoch``
+            where the protocol selects by it).
+    """
+    payload = json.loads((run_dir / METRICS_FILE).read_text())
+    own = _pair(payload, protocol.metric)
+    judged = own
+    if protocol.selection == "best_mean_epoch":
+        best = payload.get("best_mean_epoch") or {}
+        judged = None if not best else (best["test/acc"], best["test_std/acc"])
+    if judged is None:
+        raise TrainingError(
+            f"protocol {protocol.name}: {run_dir / METRICS_FILE} has no {protocol.metric} "
+            f"({protocol.selection}): fix the protocol's metric in conf/reproduce.yaml"
+        )
+    names = protocol.baselines or sorted(k for k in payload.get("test") or {} if "baseline_" in k)
+    baselines = {_label(n): pair for n in names if (pair := _pair(payload, n))}
+    for name in protocol.against:
+        baselines[name] = (earlier[name].mean, earlier[name].std)
+    return Outcome(
+        protocol=protocol,
+        mean=judged[0],
+        std=judged[1],
+        runs=_runs(payload),
+        seconds=seconds,
+        run_dir=run_dir,
+        baselines=baselines,
+        own=own if protocol.selection == "best_mean_epoch" else None,
+    )
+
+
+def run_protocol(protocol: Protocol, run_dir: Path, budget: bool) -> float:
+    """Train one protocol into ``run_dir``; its wall time in seconds.
+
+    Raises:
+        TrainingError: the run stopped before writing its summary (a signal): what
+            finished stays in ``run_dir``, and the message says how to go on.
+    """
+    from dlzoo.config.compose import compose_config
+    from dlzoo.run.pipeline import train
+
+    started = time.perf_counter()
+    train(compose_config(protocol.command(budget), run_dir))
+    if not (run_dir / METRICS_FILE).is_file():
+        raise TrainingError(
+            f"protocol {protocol.name} stopped before its summary (its runs so far are in "
+            f"{run_dir}): run it and those after it again with only=NAME,NAME"
+        )
+    return time.perf_counter() - started
+
+
+def reproduce(protocols: list[Protocol], log_dir: Path, budget: bool) -> list[Outcome]:
+    """Run every protocol into ``log_dir/<name>``, one after another.
+
+    Args:
+        protocols: the protocols, in order (those named by ``against`` first).
+        log_dir: a new folder for their run directories.
+        budget: run each with its ``budget`` overrides.
+
+    Returns:
+        Each protocol's outcome, in order.
+
+    Raises:
+        ConfigError: a protocol's overrides do not compose (before anything runs).
+        TrainingError: a protocol stopped before its summary (a signal).
+    """
+    from dlzoo.config.preflight import preflight
+
+    # every protocol's overrides before the first training: a typo in the last one
+    # fails now, not after the others have run
+    for protocol in protocols:
+        preflight(protocol.command(budget))
+    outcomes: dict[str, Outcome] = {}
+    for i, protocol in enumerate(protocols, start=1):
+        head = f"[{i}/{len(protocols)}] {protocol.name}"
+        say(f"{head}: {' '.join(protocol.command(budget))}")
+        seconds = run_protocol(protocol, log_dir / protocol.name, budget)
+        outcome = outcome_of(protocol, log_dir / protocol.name, seconds, outcomes)
+        outcomes[protocol.name] = outcome
+        published = "" if protocol.published is None else f", published {protocol.published:.3f}"
+        say(
+            f"{head}: {protocol.metric} {outcome.mean:.4g} ± {outcome.std:.2g}{published} "
+            f"({verdict(outcome)}) in {seconds:.0f} s"
+        )
+    return list(outcomes.values())
