@@ -77,7 +77,7 @@ def test_an_outcome_from_repeated_seeds(tmp_path: Path) -> None:
     earlier = {"lin": _outcome(0.7)}
     p = Protocol(name="p", title="P", experiment="x", against=["lin"])
     out = outcome_of(p, run, 12.0, earlier)
-    assert (out.mean, out.std, out.runs, out.own) == (0.9, 0.02, 3, None)
+    assert (out.mean, out.std, out.runs, out.also) == (0.9, 0.02, 3, {})
     assert out.baselines == {"logreg_acc": (0.8, 0.01), "lin": (0.7, 0.01)}
     with pytest.raises(TrainingError, match="has no test/f1"):
         outcome_of(Protocol(name="q", title="Q", experiment="x", metric="test/f1"), run, 1, {})
@@ -91,9 +91,12 @@ def test_an_outcome_judged_on_the_papers_epoch(tmp_path: Path) -> None:
             "test_std": {"test/acc": 0.07},
             "folds": [{}] * 10,
             "best_mean_epoch": {"epoch": 120, "test/acc": 0.9, "test_std/acc": 0.05},
+            "last_epoch": {"epoch": 350, "test/acc": 0.88, "test_std/acc": 0.06},
         },
     )
     p = Protocol(name="g", title="G", experiment="x", seeds=1, selection="best_mean_epoch")
     out = outcome_of(p, run, 1.0, {})
-    assert (out.mean, out.std, out.runs, out.own) == (0.9, 0.05, 10, (0.85, 0.07))
-    assert "each fold's checkpoint by validation: 0.850 ± 0.070" in render([out], False, "c")
+    assert (out.mean, out.std, out.runs) == (0.9, 0.05, 10)
+    assert list(out.also.values()) == [(0.85, 0.07), (0.88, 0.06)]
+    row = "each fold's checkpoint by validation: 0.850 ± 0.070; the last epoch: 0.880 ± 0.060"
+    assert row in render([out], False, "c")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from dlzoo.errors import ConfigError
-from dlzoo.run.epoch_selection import best_mean_epoch, epoch_scores
+from dlzoo.run.epoch_selection import best_mean_epoch, epoch_scores, last_epoch
 from dlzoo.run.pipeline import train
 
 
@@ -19,6 +19,9 @@ def test_the_best_epoch_of_the_mean_over_runs() -> None:
     assert best == pytest.approx({"epoch": 3, "test/acc": 0.8, "test_std/acc": 0.1})
     assert best_mean_epoch([[0.5, 0.5], [0.6, 0.6]])["epoch"] == 1  # the first of ties
     assert best_mean_epoch([[0.5], []]) is None
+    last = last_epoch([[0.5, 0.8, 0.7], [0.7, 0.6, 0.9, 1.0]])  # epoch 3: the last of both
+    assert last == pytest.approx({"epoch": 3, "test/acc": 0.8, "test_std/acc": 0.1})
+    assert last_epoch([[0.6, 0.8], [0.8, 0.6]])["test/acc"] == pytest.approx(0.7)
 
 
 def test_a_cross_validation_reports_both_selections(make_cfg) -> None:
@@ -39,6 +42,7 @@ def test_a_cross_validation_reports_both_selections(make_cfg) -> None:
     for k, fold in enumerate(payload["folds"]):
         assert fold["test"]["test/acc"] == pytest.approx(scores[k][-1], abs=1e-6)
     assert payload["best_mean_epoch"] == pytest.approx(best_mean_epoch(scores))
+    assert payload["last_epoch"] == pytest.approx(last_epoch(scores))
 
 
 def test_epoch_test_refuses_a_node_task(make_cfg) -> None:

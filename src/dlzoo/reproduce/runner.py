@@ -31,6 +31,12 @@ def _pair(payload: dict[str, Any], name: str) -> tuple[float, float] | None:
     return float(value), float((payload.get("test_std") or {}).get(name, 0.0))
 
 
+def _selected(payload: dict[str, Any], key: str) -> tuple[float, float] | None:
+    """``(mean, std)`` of a selection :mod:`dlzoo.run.epoch_selection` wrote."""
+    entry = payload.get(key)
+    return None if not entry else (entry["test/acc"], entry["test_std/acc"])
+
+
 def _label(name: str) -> str:
     """A baseline's short name: ``logreg_acc``, ``naive_mase``."""
     return baseline_label(name) if "baseline_" in name else name.removeprefix("test/")
@@ -56,11 +62,14 @@ def outcome_of(
             where the protocol selects by it).
     """
     payload = json.loads((run_dir / METRICS_FILE).read_text())
-    own = _pair(payload, protocol.metric)
-    judged = own
+    judged, also = _pair(payload, protocol.metric), {}
     if protocol.selection == "best_mean_epoch":
-        best = payload.get("best_mean_epoch") or {}
-        judged = None if not best else (best["test/acc"], best["test_std/acc"])
+        own, judged = judged, _selected(payload, "best_mean_epoch")
+        also = {
+            "each fold's checkpoint by validation": own,
+            "the last epoch": _selected(payload, "last_epoch"),
+        }
+        also = {k: v for k, v in also.items() if v is not None}
     if judged is None:
         raise TrainingError(
             f"protocol {protocol.name}: {run_dir / METRICS_FILE} has no {protocol.metric} "
@@ -78,7 +87,7 @@ def outcome_of(
         seconds=seconds,
         run_dir=run_dir,
         baselines=baselines,
-        own=own if protocol.selection == "best_mean_epoch" else None,
+        also=also,
     )
 
 

@@ -33,8 +33,9 @@ class Outcome:
         seconds: the protocol's wall time.
         run_dir: where its runs are.
         baselines: each baseline's label and ``(mean, std)``.
-        own: with ``selection=best_mean_epoch``, the run's own ``(mean, std)``
-            (validation picks each fold's checkpoint), shown beside.
+        also: other selections' ``(mean, std)`` shown beside, by label: with
+            ``selection=best_mean_epoch``, each fold's checkpoint picked on its
+            validation split, and the last epoch.
     """
 
     protocol: Protocol
@@ -44,7 +45,7 @@ class Outcome:
     seconds: float
     run_dir: Path
     baselines: dict[str, tuple[float, float]] = field(default_factory=dict)
-    own: tuple[float, float] | None = None
+    also: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
 def verdict(outcome: Outcome) -> str:
@@ -79,10 +80,7 @@ def _row(outcome: Outcome, budget: bool) -> str:
         published = f"{p.published:.3f}{spread} ({p.source})"
     runs = "folds" if p.seeds == 1 else "seeds"
     ours = f"{outcome.mean:.3f} ± {outcome.std:.3f} ({outcome.runs} {runs})"
-    if outcome.own is not None:
-        ours += (
-            f"; each fold's checkpoint by validation: {outcome.own[0]:.3f} ± {outcome.own[1]:.3f}"
-        )
+    ours += "".join(f"; {label}: {m:.3f} ± {sd:.3f}" for label, (m, sd) in outcome.also.items())
     baselines = ", ".join(f"{n} {m:.3f} ± {s:.3f}" for n, (m, s) in outcome.baselines.items())
     command = " ".join(p.command(budget))
     title = f"{p.title} (`{p.metric}`)<br>`{command}`" + (f"<br>{p.note}" if p.note else "")
