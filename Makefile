@@ -54,7 +54,7 @@ docs: setup
 	$(BIN)/mkdocs build --strict --site-dir site
 
 # the published protocols (conf/reproduce.yaml) beside the papers' numbers, into
-# docs/reproduction.md; reproduce-budget: each protocol shortened (about 30 minutes)
+# docs/reproduction.md; reproduce-budget: each protocol shortened (about 15 minutes)
 reproduce: setup
 	$(BIN)/dlzoo-reproduce out=docs/reproduction.md
 
