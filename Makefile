@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # The local CPU build: installed before the project so pip never pulls a CUDA build.
 TORCH ?= torch==2.13.0
 
-.PHONY: setup train test test-ci test-slow test-all test-notebooks lint docs notebooks reproduce reproduce-budget bench clean
+.PHONY: setup train test test-ci test-slow test-all test-notebooks lint docs notebooks reproduce reproduce-budget zoo bench clean
 
 setup: $(VENV)/.installed
 
@@ -60,6 +60,12 @@ reproduce: setup
 
 reproduce-budget: setup
 	$(BIN)/dlzoo-reproduce budget=true out=docs/reproduction.md
+
+# every classifier's default recipe over 5 seeds against its baselines (conf/zoo.yaml),
+# into docs/zoo.md; ZOO_DIR=DIR goes on with a stopped run
+ZOO_DIR ?= logs/reproduce/zoo
+zoo: setup
+	$(BIN)/dlzoo-reproduce protocols=zoo dir=$(ZOO_DIR) out=docs/zoo.md
 
 bench: setup
 	$(BIN)/python scripts/bench.py

@@ -18,7 +18,15 @@ from omegaconf import OmegaConf
 
 from dlzoo.errors import ConfigError
 
-__all__ = ["DEFAULT_TOLERANCE", "PROTOCOLS_FILE", "Protocol", "load_protocols", "select"]
+__all__ = [
+    "DEFAULT_TOLERANCE",
+    "PROTOCOLS_FILE",
+    "Protocol",
+    "load_protocols",
+    "page_title",
+    "protocol_file",
+    "select",
+]
 
 PROTOCOLS_FILE = Path(__file__).resolve().parents[1] / "conf" / "reproduce.yaml"
 DEFAULT_TOLERANCE = 0.02
@@ -106,15 +114,32 @@ def _protocol(entry: Any, where: str, names: set[str]) -> Protocol:
     return protocol
 
 
+def protocol_file(given: str | Path) -> Path:
+    """``given`` as a path, or a file shipped in dlzoo's config tree by its name
+    (``reproduce``: the published protocols; ``zoo``: every classifier's default).
+
+    Raises:
+        ConfigError: neither exists.
+    """
+    path = Path(given)
+    if path.is_file():
+        return path
+    shipped = PROTOCOLS_FILE.parent / f"{given}.yaml"
+    if path.suffix or len(path.parts) > 1 or not shipped.is_file():
+        raise ConfigError(
+            f"no protocol file {given}: give protocols=PATH of a YAML file, or a shipped "
+            "one by name (reproduce, zoo)"
+        )
+    return shipped
+
+
 def load_protocols(path: str | Path = PROTOCOLS_FILE) -> list[Protocol]:
-    """Every protocol of ``path``, in its order.
+    """Every protocol of ``path`` (see :func:`protocol_file`), in its order.
 
     Raises:
         ConfigError: a missing file, a duplicate name, or a bad entry (naming it).
     """
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"no protocol file {path}: give protocols=PATH of a YAML file")
+    path = protocol_file(path)
     entries = OmegaConf.to_container(OmegaConf.load(path)).get("protocols") or []
     out: list[Protocol] = []
     for i, entry in enumerate(entries):
@@ -124,6 +149,12 @@ def load_protocols(path: str | Path = PROTOCOLS_FILE) -> list[Protocol]:
             raise ConfigError(f"{where}: another protocol is named {protocol.name!r}")
         out.append(protocol)
     return out
+
+
+def page_title(path: str | Path = PROTOCOLS_FILE) -> str:
+    """The heading of the table a protocol file gives: its ``title`` key, or
+    ``Reproduction``."""
+    return str(OmegaConf.load(protocol_file(path)).get("title") or "Reproduction")
 
 
 def select(protocols: list[Protocol], only: str) -> list[Protocol]:

@@ -3,7 +3,10 @@
 Each protocol trains in this process, as ``dlzoo-train`` would with the protocol's
 overrides, into ``LOG_DIR/<protocol name>`` (a repeated-seed or cross-validated run
 directory: :mod:`dlzoo.run.repeats`), with a progress line before and after it. Its
-outcome is read from that directory's ``metrics.json``.
+outcome is read from that directory's ``metrics.json``. A finished protocol leaves
+``reproduce.json`` (its command and wall time) beside it, so the same command with the
+same ``dir=`` goes on after a stop: what finished with the same command is read back,
+not trained again.
 """
 
 from __future__ import annotations
@@ -18,9 +21,12 @@ from dlzoo.config.layout import METRICS_FILE
 from dlzoo.errors import TrainingError
 from dlzoo.reproduce.protocols import Protocol
 from dlzoo.reproduce.table import Outcome, verdict
+from dlzoo.run.artefacts import write_json_atomic
 from dlzoo.run.report import baseline_label
 
-__all__ = ["outcome_of", "reproduce", "run_protocol"]
+__all__ = ["finished_seconds", "outcome_of", "reproduce", "run_protocol"]
+
+RECORD_FILE = "reproduce.json"
 
 
 def _pair(payload: dict[str, Any], name: str) -> tuple[float, float] | None:
@@ -73,7 +79,7 @@ def outcome_of(
     if judged is None:
         raise TrainingError(
             f"protocol {protocol.name}: {run_dir / METRICS_FILE} has no {protocol.metric} "
-            f"({protocol.selection}): fix the protocol's metric in conf/reproduce.yaml"
+            f"({protocol.selection}): fix the protocol's metric in its protocol file"
         )
     names = protocol.baselines or sorted(k for k in payload.get("test") or {} if "baseline_" in k)
     baselines = {_label(n): pair for n in names if (pair := _pair(payload, n))}
@@ -91,8 +97,19 @@ def outcome_of(
     )
 
 
+def finished_seconds(protocol: Protocol, run_dir: Path, budget: bool) -> float | None:
+    """The wall time of an earlier run of the same command in ``run_dir``, or ``None``
+    where there is none (or it ran another command, or stopped before its summary)."""
+    record = run_dir / RECORD_FILE
+    if not record.is_file() or not (run_dir / METRICS_FILE).is_file():
+        return None
+    done = json.loads(record.read_text())
+    return float(done["seconds"]) if done.get("command") == protocol.command(budget) else None
+
+
 def run_protocol(protocol: Protocol, run_dir: Path, budget: bool) -> float:
-    """Train one protocol into ``run_dir``; its wall time in seconds.
+    """Train one protocol into ``run_dir`` and record its command and wall time there
+    (:data:`RECORD_FILE`); its wall time in seconds.
 
     Raises:
         TrainingError: the run stopped before writing its summary (a signal): what
@@ -106,9 +123,13 @@ def run_protocol(protocol: Protocol, run_dir: Path, budget: bool) -> float:
     if not (run_dir / METRICS_FILE).is_file():
         raise TrainingError(
             f"protocol {protocol.name} stopped before its summary (its runs so far are in "
-            f"{run_dir}): run it and those after it again with only=NAME,NAME"
+            f"{run_dir}): run the same command with dir={run_dir.parent} to go on"
         )
-    return time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    write_json_atomic(
+        run_dir / RECORD_FILE, {"command": protocol.command(budget), "seconds": seconds}
+    )
+    return seconds
 
 
 def reproduce(protocols: list[Protocol], log_dir: Path, budget: bool) -> list[Outcome]:
@@ -116,7 +137,8 @@ def reproduce(protocols: list[Protocol], log_dir: Path, budget: bool) -> list[Ou
 
     Args:
         protocols: the protocols, in order (those named by ``against`` first).
-        log_dir: a new folder for their run directories.
+        log_dir: the folder of their run directories; a protocol already finished
+            there with the same command is read back, not trained again.
         budget: run each with its ``budget`` overrides.
 
     Returns:
@@ -135,8 +157,12 @@ def reproduce(protocols: list[Protocol], log_dir: Path, budget: bool) -> list[Ou
     outcomes: dict[str, Outcome] = {}
     for i, protocol in enumerate(protocols, start=1):
         head = f"[{i}/{len(protocols)}] {protocol.name}"
-        say(f"{head}: {' '.join(protocol.command(budget))}")
-        seconds = run_protocol(protocol, log_dir / protocol.name, budget)
+        seconds = finished_seconds(protocol, log_dir / protocol.name, budget)
+        if seconds is None:
+            say(f"{head}: {' '.join(protocol.command(budget))}")
+            seconds = run_protocol(protocol, log_dir / protocol.name, budget)
+        else:
+            say(f"{head}: finished before in {log_dir / protocol.name}, read back")
         outcome = outcome_of(protocol, log_dir / protocol.name, seconds, outcomes)
         outcomes[protocol.name] = outcome
         published = "" if protocol.published is None else f", published {protocol.published:.3f}"

@@ -89,17 +89,18 @@ def _row(outcome: Outcome, budget: bool) -> str:
     return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
 
 
-def render(outcomes: list[Outcome], budget: bool, command: str) -> str:
+def render(outcomes: list[Outcome], budget: bool, command: str, title: str = "Reproduction") -> str:
     """The Markdown page: how it was made, the table, the total wall time.
 
     Args:
         outcomes: the protocols' outcomes, in order.
         budget: whether the protocols ran with their ``budget`` overrides.
         command: the command line that made it.
+        title: the page's heading.
     """
     total = sum(o.seconds for o in outcomes)
     lines = [
-        "# Reproduction",
+        f"# {title}",
         "",
         f"Made by `{command}`. Tolerance: the published standard deviation, or "
         "0.02 where none is given. Means and standard deviations are over seeds 0..N-1 "

@@ -1,0 +1,68 @@
+"""A stopped reproduction goes on: a protocol finished in the same ``dir=`` with the same
+command is read back, not trained again; another command is trained. Shipped protocol
+files are found by name."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from dlzoo.errors import ConfigError
+from dlzoo.reproduce import runner
+from dlzoo.reproduce.protocols import (
+    PROTOCOLS_FILE,
+    Protocol,
+    load_protocols,
+    page_title,
+    protocol_file,
+)
+
+PROTOCOL = Protocol(
+    name="p", title="P", experiment="gunpoint_fcn", seeds=2, budget=["trainer.max_epochs=3"]
+)
+
+
+def _finished(run_dir: Path, command: list[str], seconds: float = 42.0) -> None:
+    run_dir.mkdir(parents=True)
+    payload = {"test": {"test/acc": 0.9, "test/baseline_logreg_acc": 0.8}, "seeds": [{}, {}]}
+    (run_dir / "metrics.json").write_text(json.dumps(payload))
+    record = {"command": command, "seconds": seconds}
+    (run_dir / runner.RECORD_FILE).write_text(json.dumps(record))
+
+
+def test_a_finished_protocol_is_read_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _finished(tmp_path / "p", PROTOCOL.command(budget=False))
+
+    def no_training(*args: object) -> float:
+        raise AssertionError("a finished protocol was trained again")
+
+    monkeypatch.setattr(runner, "run_protocol", no_training)
+    (outcome,) = runner.reproduce([PROTOCOL], tmp_path, budget=False)
+    assert (outcome.mean, outcome.runs, outcome.seconds) == (0.9, 2, 42.0)
+
+
+def test_another_command_or_no_summary_is_trained(tmp_path: Path) -> None:
+    _finished(tmp_path / "p", PROTOCOL.command(budget=False))
+    assert runner.finished_seconds(PROTOCOL, tmp_path / "p", budget=False) == 42.0
+    # the budget run is another command: its shorter epochs are not the full protocol's
+    assert runner.finished_seconds(PROTOCOL, tmp_path / "p", budget=True) is None
+    (tmp_path / "p" / "metrics.json").unlink()  # stopped before its summary
+    assert runner.finished_seconds(PROTOCOL, tmp_path / "p", budget=False) is None
+    assert runner.finished_seconds(PROTOCOL, tmp_path / "none", budget=False) is None
+
+
+def test_shipped_protocol_files_by_name(tmp_path: Path) -> None:
+    assert protocol_file("reproduce") == PROTOCOLS_FILE
+    zoo = load_protocols("zoo")
+    assert protocol_file("zoo").parent == PROTOCOLS_FILE.parent and len(zoo) >= 20
+    assert all(p.published is None for p in zoo)  # judged against baselines only
+    assert page_title("zoo") == "Every net against its baselines"
+    assert page_title("reproduce") == "Reproduction"
+    own = tmp_path / "zoo"
+    own.write_text("protocols: []\n")
+    assert protocol_file(own) == own  # a path wins over a shipped name
+    for bad in ("nope", "conf/zoo", "zoo.yml"):
+        with pytest.raises(ConfigError, match=f"no protocol file {bad}: give protocols=PATH"):
+            protocol_file(bad)
