@@ -98,6 +98,19 @@ def test_onehot_bag_is_the_term_frequencies() -> None:
     assert net.num_features == 5 and not list(net.embedding.parameters())
 
 
+def test_sublinear_onehot_bag_is_log_counts_of_unit_length() -> None:
+    net = BagOfEmbeddings(vocab_size=5, one_hot=True, sublinear=True, num_classes=2)
+    tokens, lengths = padded([3, 1, 3], [2, 2, 4, 1, 0])
+    features = net.forward_features(tokens, lengths)
+    # 1 + log(count) per word that occurs, then each row divided by its length
+    two = 1 + math.log(2)
+    first = torch.tensor([0, 1, 0, two, 0]) / math.sqrt(1 + two**2)
+    second = torch.tensor([1, 1, two, 0, 1]) / math.sqrt(3 + two**2)
+    torch.testing.assert_close(features, torch.stack([first, second]))
+    with pytest.raises(ConfigError, match="sublinear=true scales one-hot counts"):
+        BagOfEmbeddings(vocab_size=5, sublinear=True, num_classes=2)
+
+
 def test_embedding_bag_is_the_mean_of_the_real_tokens_rows() -> None:
     torch.manual_seed(0)
     net = BagOfEmbeddings(vocab_size=6, embed_dim=3, num_classes=2)

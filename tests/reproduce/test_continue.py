@@ -66,3 +66,26 @@ def test_shipped_protocol_files_by_name(tmp_path: Path) -> None:
     for bad in ("nope", "conf/zoo", "zoo.yml"):
         with pytest.raises(ConfigError, match=f"no protocol file {bad}: give protocols=PATH"):
             protocol_file(bad)
+
+
+def test_a_folder_of_another_config_is_refused_before_anything_trains(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from omegaconf import OmegaConf
+
+    from dlzoo.config.compose import compose_config
+    from dlzoo.config.layout import CONFIG_FILE
+
+    run_dir = tmp_path / "p"
+    _finished(run_dir, PROTOCOL.command(budget=False))
+    (run_dir / CONFIG_FILE).parent.mkdir()
+    # the same command, composed when the experiment trained for 7 epochs
+    earlier = compose_config([*PROTOCOL.command(budget=False), "trainer.max_epochs=7"], run_dir)
+    OmegaConf.save(earlier, run_dir / CONFIG_FILE)
+    monkeypatch.setattr(runner, "run_protocol", lambda *a: pytest.fail("trained"))
+    with pytest.raises(ConfigError, match=r"protocol p: .* another config \(trainer.max_epochs=7"):
+        runner.reproduce([PROTOCOL], tmp_path, budget=False)
+    # composed as now: read back
+    OmegaConf.save(compose_config(PROTOCOL.command(budget=False), run_dir), run_dir / CONFIG_FILE)
+    (outcome,) = runner.reproduce([PROTOCOL], tmp_path, budget=False)
+    assert outcome.seconds == 42.0

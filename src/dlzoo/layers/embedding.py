@@ -102,7 +102,10 @@ class TokenEmbedding(nn.Module):
 
 
 def bag_of_tokens(
-    tokens: torch.Tensor, vocab_size: int, lengths: torch.Tensor | None = None
+    tokens: torch.Tensor,
+    vocab_size: int,
+    lengths: torch.Tensor | None = None,
+    sublinear: bool = False,
 ) -> torch.Tensor:
     """Each sequence's mean one-hot code: its term frequencies over its real tokens.
 
@@ -110,10 +113,14 @@ def bag_of_tokens(
         tokens: token ids, padded after ``lengths``.
         vocab_size: V.
         lengths: each sequence's real length; ``None`` counts every position.
+        sublinear: ``1 + log(count)`` for every id that occurs, each row scaled to unit
+            length, as TF-IDF's ``sublinear_tf`` with its L2 norm: a word said ten
+            times weighs about three times a word said once, not ten, and long and
+            short documents weigh alike.
 
     Shapes:
         tokens (B, T) int64, lengths (B,) -> (B, V) float32, each row summing to 1
-        (0 for an empty sequence)
+        (with ``sublinear``, of unit L2 norm; 0 for an empty sequence)
     """
     batch, steps = tokens.shape
     weights = torch.ones(batch, steps, device=tokens.device)
@@ -122,4 +129,7 @@ def bag_of_tokens(
         weights = (positions < lengths.to(tokens.device)[:, None]).float()  # (B, T)
     counts = torch.zeros(batch, vocab_size, device=tokens.device)
     counts.scatter_add_(1, tokens, weights)  # (B, V)
+    if sublinear:
+        scaled = torch.where(counts > 0, 1.0 + counts.clamp_min(1.0).log(), counts)
+        return scaled / scaled.norm(dim=1, keepdim=True).clamp_min(1e-12)
     return counts / weights.sum(1, keepdim=True).clamp_min(1.0)

@@ -59,6 +59,8 @@ class BagOfEmbeddings(SequenceNet):
         embed_dim: D, the width of the learned vectors (ignored with ``one_hot``).
         one_hot: fixed one-hot codes (width V, no embedding parameters) instead of a
             learned table.
+        sublinear: with ``one_hot``, log-scaled counts of unit length instead of term
+            frequencies (see :func:`~dlzoo.layers.embedding.bag_of_tokens`).
         bigram_buckets: 0 for words alone; else the number of hashed vectors for word
             pairs (e.g. 100 000), averaged with the words' vectors (learned vectors
             and mean pooling only).
@@ -80,7 +82,7 @@ class BagOfEmbeddings(SequenceNet):
         ConfigError: a vocabulary below 2, a padding id outside it, a bad
             ``embed_dim``, negative ``bigram_buckets``, bigrams or a pooling other than
             ``mean`` with ``one_hot`` (or bigrams with another pooling), an unknown
-            pooling, or no ``num_classes``.
+            pooling, ``sublinear`` without ``one_hot``, or no ``num_classes``.
 
     Net API (see :mod:`dlzoo.models.base`): the features are the pooled vector,
     (B, D), or (B, V) term frequencies with ``one_hot``.
@@ -96,6 +98,7 @@ class BagOfEmbeddings(SequenceNet):
         padding_idx: int = 0,
         embed_dim: int = 64,
         one_hot: bool = False,
+        sublinear: bool = False,
         bigram_buckets: int = 0,
         pooling: str = "mean",
         head_hidden_sizes: Sequence[int] = (),
@@ -113,7 +116,10 @@ class BagOfEmbeddings(SequenceNet):
             raise ConfigError(
                 f"pooling={pooling!r} must be one of {', '.join(POOLINGS)} (mean with one_hot)"
             )
+        if sublinear and not one_hot:
+            raise ConfigError("sublinear=true scales one-hot counts: set one_hot=true too")
         self.pooling = pooling
+        self.sublinear = bool(sublinear)
         self.embedding = TokenEmbedding(vocab_size, embed_dim, padding_idx, one_hot)
         self.bigram_buckets = int(bigram_buckets)
         self.bigrams = (
@@ -130,7 +136,8 @@ class BagOfEmbeddings(SequenceNet):
         self, tokens: torch.Tensor, lengths: torch.Tensor | None = None
     ) -> torch.Tensor:
         if self.embedding.one_hot:
-            return bag_of_tokens(tokens, self.embedding.vocab_size, lengths)  # (B, V)
+            vocab = self.embedding.vocab_size
+            return bag_of_tokens(tokens, vocab, lengths, self.sublinear)  # (B, V)
         steps = tokens.shape[1]
         if lengths is None:
             lengths = torch.full(tokens.shape[:1], steps, device=tokens.device)

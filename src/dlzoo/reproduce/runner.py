@@ -18,13 +18,13 @@ from typing import Any
 
 from dlzoo.callbacks.progress import say
 from dlzoo.config.layout import METRICS_FILE
-from dlzoo.errors import TrainingError
+from dlzoo.errors import ConfigError, TrainingError
 from dlzoo.reproduce.protocols import Protocol
 from dlzoo.reproduce.table import Outcome, verdict
 from dlzoo.run.artefacts import write_json_atomic
 from dlzoo.run.report import baseline_label
 
-__all__ = ["finished_seconds", "outcome_of", "reproduce", "run_protocol"]
+__all__ = ["finished_seconds", "outcome_of", "refuse_changed", "reproduce", "run_protocol"]
 
 RECORD_FILE = "reproduce.json"
 
@@ -107,6 +107,25 @@ def finished_seconds(protocol: Protocol, run_dir: Path, budget: bool) -> float |
     return float(done["seconds"]) if done.get("command") == protocol.command(budget) else None
 
 
+def refuse_changed(protocol: Protocol, run_dir: Path, budget: bool) -> None:
+    """Refuse a ``run_dir`` whose run was composed otherwise than the protocol is now
+    (its experiment's YAML changed since): its numbers are not this protocol's.
+
+    Raises:
+        ConfigError: naming the protocol, the folder and the first differing key.
+    """
+    from dlzoo.config.compose import compose_config
+    from dlzoo.config.run_claim import config_difference
+
+    found = config_difference(run_dir, compose_config(protocol.command(budget), run_dir))
+    if found is not None:
+        key, was, now = found
+        raise ConfigError(
+            f"protocol {protocol.name}: {run_dir} holds a run of another config ({key}={was}, "
+            f"now {now}): give a new dir=, or remove that folder to train it again"
+        )
+
+
 def run_protocol(protocol: Protocol, run_dir: Path, budget: bool) -> float:
     """Train one protocol into ``run_dir`` and record its command and wall time there
     (:data:`RECORD_FILE`); its wall time in seconds.
@@ -145,7 +164,8 @@ def reproduce(protocols: list[Protocol], log_dir: Path, budget: bool) -> list[Ou
         Each protocol's outcome, in order.
 
     Raises:
-        ConfigError: a protocol's overrides do not compose (before anything runs).
+        ConfigError: a protocol's overrides do not compose, or its folder holds a run
+            of another config (before anything runs).
         TrainingError: a protocol stopped before its summary (a signal).
     """
     from dlzoo.config.preflight import preflight
@@ -154,6 +174,8 @@ def reproduce(protocols: list[Protocol], log_dir: Path, budget: bool) -> list[Ou
     # fails now, not after the others have run
     for protocol in protocols:
         preflight(protocol.command(budget))
+        if (log_dir / protocol.name).is_dir():
+            refuse_changed(protocol, log_dir / protocol.name, budget)
     outcomes: dict[str, Outcome] = {}
     for i, protocol in enumerate(protocols, start=1):
         head = f"[{i}/{len(protocols)}] {protocol.name}"
