@@ -14,7 +14,13 @@ from torch import nn
 
 from dlzoo.data.image.packaged import DigitsDataModule
 from dlzoo.run.pipeline import train
-from dlzoo.run.probe import cluster_purity, kmeans_scores, probe_metrics, representation_metrics
+from dlzoo.run.probe import (
+    cluster_purity,
+    kmeans_scores,
+    probe_metrics,
+    representation_metrics,
+    untrained,
+)
 from dlzoo.tasks.base import Task, embedding_table
 from dlzoo.tasks.classification import ClassificationTask
 from dlzoo.tasks.embedding import embed_all
@@ -70,6 +76,7 @@ def test_identity_features_probe_like_the_pixels(digits: DigitsDataModule) -> No
     assert set(out) == {
         "test/baseline_majority_acc",
         "test/probe_acc",
+        "test/baseline_untrained_probe_acc",
         "test/baseline_logreg_acc",
         "test/kmeans_ari",
         "test/kmeans_purity",
@@ -86,6 +93,29 @@ def test_random_features_probe_worse_than_the_pixels(digits: DigitsDataModule) -
     torch.manual_seed(0)
     out = probe_metrics(_Embedder(nn.Sequential(nn.Flatten(), nn.Linear(64, 2))), digits)
     assert out["test/probe_acc"] < out["test/baseline_logreg_acc"] - 0.2
+
+
+def test_the_untrained_probe_reads_a_fresh_initialisation(digits: DigitsDataModule) -> None:
+    task = _Embedder(nn.Sequential(nn.Flatten(), nn.Linear(64, 8)))
+    with torch.no_grad():  # "trained": the first 8 pixels
+        task.net[1].weight.copy_(torch.eye(8, 64))
+        task.net[1].bias.zero_()
+    before = {k: v.clone() for k, v in task.state_dict().items()}
+    state = torch.random.get_rng_state()
+    torch.manual_seed(3)
+    fresh = _Embedder(nn.Sequential(nn.Flatten(), nn.Linear(64, 8)))
+    with untrained(task, seed=3):  # seeded: the same weights as a new net's
+        assert torch.equal(task.net[1].weight, fresh.net[1].weight)
+    torch.random.set_rng_state(state)
+    with untrained(task, seed=3):
+        pass
+    # the trained weights and the global random state are back
+    assert all(torch.equal(before[k], v) for k, v in task.state_dict().items())
+    assert torch.equal(torch.random.get_rng_state(), state)
+    out, new = probe_metrics(task, digits, seed=3), probe_metrics(fresh, digits, seed=3)
+    assert out["test/baseline_untrained_probe_acc"] == new["test/probe_acc"]
+    # the first 8 pixels of an 8x8 digit are its top row: near the majority class
+    assert out["test/probe_acc"] < new["test/probe_acc"]
 
 
 def test_classifiers_are_not_probed_by_the_pipeline(digits: DigitsDataModule) -> None:

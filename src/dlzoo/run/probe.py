@@ -3,16 +3,21 @@
 For a net trained without labels (an autoencoder, a siamese net, a JEPA) the labels of
 the wrapped image data are still there for evaluation: logistic regression on the
 frozen features of the training split scored on test, and k-means purity / NMI of the
-test features, each beside the same on the raw inputs.
+test features, each beside the same on the raw inputs; the probe also beside the same
+net untrained (every layer re-initialised), which says how much of the probe's score the
+training earned and how much the architecture alone gives.
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from dlzoo.errors import ConfigError
 from dlzoo.run.baselines import logreg_accuracy, majority_accuracy
@@ -51,6 +56,24 @@ def _standardised(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.n
     return (train - mean) / std, (test - mean) / std
 
 
+@contextmanager
+def untrained(task: torch.nn.Module, seed: int = 0) -> Iterator[None]:
+    """Inside the block, ``task`` with every layer's ``reset_parameters`` called (a
+    seeded fresh initialisation); its trained weights are back after it. The global
+    random state is left as it was."""
+    kept = {k: v.detach().clone() for k, v in task.state_dict().items()}
+    try:
+        with torch.random.fork_rng():
+            torch.manual_seed(seed)
+            for module in task.modules():
+                reset = getattr(module, "reset_parameters", None)
+                if callable(reset):
+                    reset()
+        yield
+    finally:
+        task.load_state_dict(kept)
+
+
 def probe_metrics(task: Any, datamodule: Any, seed: int = 0) -> dict[str, float]:
     """The linear probe and k-means on ``task.embed`` and on the pixels (module doc).
 
@@ -63,6 +86,8 @@ def probe_metrics(task: Any, datamodule: Any, seed: int = 0) -> dict[str, float]
     (x_train, y_train), (x_test, y_test) = train, test
     y_train, y_test = y_train.cpu().numpy(), y_test.cpu().numpy()
     embedded = embed_all(task, x_train), embed_all(task, x_test)
+    with untrained(task, seed):
+        at_init = embed_all(task, x_train), embed_all(task, x_test)
     pixels = (
         x_train.reshape(len(x_train), -1).float().cpu().numpy(),
         x_test.reshape(len(x_test), -1).float().cpu().numpy(),
@@ -74,6 +99,7 @@ def probe_metrics(task: Any, datamodule: Any, seed: int = 0) -> dict[str, float]
             # both standardised alike: the same regression, the same regularisation
             probes = (
                 ("probe", _standardised(*embedded)),
+                ("baseline_untrained_probe", _standardised(*at_init)),
                 ("baseline_logreg", _standardised(*pixels)),
             )
             for key, (train_x, test_x) in probes:
