@@ -96,7 +96,8 @@ dlzoo.compare({"one-class autoencoder": anomaly}, metrics=["auroc", "pr_auc", "f
 # it away from an image of another class (the labels are used, as pairs);
 # `mnist_jepa` predicts the embeddings of hidden blocks of patches from the visible
 # ones, without labels. All three are judged the same way: the probe and k-means on
-# their features against the same on the pixels.
+# their features against the same on the pixels, and the probe beside the same net
+# untrained (every layer re-initialised: what the architecture alone gives).
 
 # %%
 runs = {
@@ -109,7 +110,11 @@ table
 
 # %%
 probe, pixels = table["test/probe_acc"], table["baseline logreg_acc"]
-verdicts = [f"{name} {probe[name]:.3f} vs pixels {pixels[name]:.3f}" for name in table.index]
+untrained = table["baseline untrained_probe_acc"]
+verdicts = [
+    f"{name} {probe[name]:.3f} vs pixels {pixels[name]:.3f}, untrained {untrained[name]:.3f}"
+    for name in table.index
+]
 print(
     f"lesson 6 ({BUDGET} budget): linear probe on the features: {'; '.join(verdicts)}; "
     f"anomaly ROC-AUC {anomaly.test['test/auroc']:.3f} (chance 0.5)"
