@@ -62,7 +62,7 @@ TARGETS = {
     "mnist_siamese_triplet": ("test/knn_acc", "min", 0.95),
     "mnist_siamese_contrastive": ("test/knn_acc", "min", 0.95),
     # the issue asks JEPA features to beat the pixels (0.909): they reach 0.773
-    "mnist_jepa": ("test/probe_acc", "min", 0.75),
+    "mnist_jepa": ("test/probe_acc", "min", 0.82),
     # transfer to digits 5-9 from 10 images each (each trains mnist_pretrain_04 first)
     "mnist_pretrain_04": ("test/acc", "min", 0.96),
     "mnist_transfer_finetune": ("test/acc", "min", 0.89),
@@ -88,6 +88,9 @@ LOGREG_TIES = {"mutag_gin": 0.02}
 # text experiments: how far below the TF-IDF + logistic regression baseline each may be
 # (the README's honest comparison; the issue allows the best net 1 point)
 BELOW_TFIDF = {"bbc_bag": 0.01}
+# representations that must beat the same net untrained by at least this much (the
+# training earns it): JEPA 0.855 against 0.764 at seed 42
+ABOVE_UNTRAINED = {"mnist_jepa": 0.05}
 # Experiments that reach their target but not the logistic-regression baseline: kept as
 # the lesson's honest comparison, and checked to stay below it (remove the entry when
 # one starts to beat it). JapaneseVowels' sequences are short enough that a linear model
@@ -99,7 +102,7 @@ BELOW_LOGREG = {
     # the anomaly nets' narrow latents are made to fail on the unseen class, not to probe
     "mnist_anomaly": "a 4-number latent of digits 0-8",
     "mnist_anomaly_one_class": "a latent of the 0s alone: 0.412 against pixels 0.915",
-    "mnist_jepa": "JEPA target features 0.773 against pixels 0.909 (issue 9's target)",
+    "mnist_jepa": "JEPA target features 0.855 against pixels 0.909",
     # the KL term trades the latent's linear separability for a smooth prior
     "mnist_vae": "VAE latents 0.891 against pixels 0.915",
     "mutag_gcn": "GCN 0.804 against logistic regression on atom counts 0.862",
@@ -140,6 +143,9 @@ def test_experiment_reaches_its_target(make_cfg, experiment: str) -> None:
         return
     if "test/baseline_majority_acc" in test:
         assert acc > test["test/baseline_majority_acc"], test
+    if experiment in ABOVE_UNTRAINED:
+        margin = ABOVE_UNTRAINED[experiment]
+        assert acc >= test["test/baseline_untrained_probe_acc"] + margin, test
     if experiment in BELOW_TFIDF:
         assert acc >= test["test/baseline_acc"] - BELOW_TFIDF[experiment], test
     if experiment in LOGREG_TIES:
