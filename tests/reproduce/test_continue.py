@@ -1,6 +1,7 @@
 """A stopped reproduction goes on: a protocol finished in the same ``dir=`` with the same
-command is read back, not trained again; another command is trained. Shipped protocol
-files are found by name."""
+config is read back, not trained again; one that stopped before its summary is
+trained; a folder of another config (a budget run) is refused. Shipped protocol files
+are found by name."""
 
 from __future__ import annotations
 
@@ -24,16 +25,16 @@ PROTOCOL = Protocol(
 )
 
 
-def _finished(run_dir: Path, command: list[str], seconds: float = 42.0) -> None:
+def _finished(run_dir: Path, seconds: float = 42.0) -> None:
     run_dir.mkdir(parents=True)
     payload = {"test": {"test/acc": 0.9, "test/baseline_logreg_acc": 0.8}, "seeds": [{}, {}]}
     (run_dir / "metrics.json").write_text(json.dumps(payload))
-    record = {"command": command, "seconds": seconds}
+    record = {"seconds": seconds}
     (run_dir / runner.RECORD_FILE).write_text(json.dumps(record))
 
 
 def test_a_finished_protocol_is_read_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _finished(tmp_path / "p", PROTOCOL.command(budget=False))
+    _finished(tmp_path / "p")
 
     def no_training(*args: object) -> float:
         raise AssertionError("a finished protocol was trained again")
@@ -43,14 +44,24 @@ def test_a_finished_protocol_is_read_back(tmp_path: Path, monkeypatch: pytest.Mo
     assert (outcome.mean, outcome.runs, outcome.seconds) == (0.9, 2, 42.0)
 
 
-def test_another_command_or_no_summary_is_trained(tmp_path: Path) -> None:
-    _finished(tmp_path / "p", PROTOCOL.command(budget=False))
-    assert runner.finished_seconds(PROTOCOL, tmp_path / "p", budget=False) == 42.0
-    # the budget run is another command: its shorter epochs are not the full protocol's
-    assert runner.finished_seconds(PROTOCOL, tmp_path / "p", budget=True) is None
-    (tmp_path / "p" / "metrics.json").unlink()  # stopped before its summary
-    assert runner.finished_seconds(PROTOCOL, tmp_path / "p", budget=False) is None
-    assert runner.finished_seconds(PROTOCOL, tmp_path / "none", budget=False) is None
+def test_a_stopped_protocol_is_trained_and_a_budget_run_refused(tmp_path: Path) -> None:
+    from omegaconf import OmegaConf
+
+    from dlzoo.config.compose import compose_config
+    from dlzoo.config.layout import CONFIG_FILE
+
+    run_dir = tmp_path / "p"
+    _finished(run_dir)
+    assert runner.finished_seconds(run_dir) == 42.0
+    (run_dir / CONFIG_FILE).parent.mkdir()
+    OmegaConf.save(compose_config(PROTOCOL.command(budget=False), run_dir), run_dir / CONFIG_FILE)
+    # the budget run is another config: its shorter epochs are not the full protocol's
+    with pytest.raises(ConfigError, match=r"another config \(trainer.max_epochs="):
+        runner.refuse_changed(PROTOCOL, run_dir, budget=True)
+    runner.refuse_changed(PROTOCOL, run_dir, budget=False)  # the same: no error
+    (run_dir / "metrics.json").unlink()  # stopped before its summary
+    assert runner.finished_seconds(run_dir) is None
+    assert runner.finished_seconds(tmp_path / "none") is None
 
 
 def test_shipped_protocol_files_by_name(tmp_path: Path) -> None:
@@ -77,7 +88,7 @@ def test_a_folder_of_another_config_is_refused_before_anything_trains(
     from dlzoo.config.layout import CONFIG_FILE
 
     run_dir = tmp_path / "p"
-    _finished(run_dir, PROTOCOL.command(budget=False))
+    _finished(run_dir)
     (run_dir / CONFIG_FILE).parent.mkdir()
     # the same command, composed when the experiment trained for 7 epochs
     earlier = compose_config([*PROTOCOL.command(budget=False), "trainer.max_epochs=7"], run_dir)

@@ -4,9 +4,9 @@ Each protocol trains in this process, as ``dlzoo-train`` would with the protocol
 overrides, into ``LOG_DIR/<protocol name>`` (a repeated-seed or cross-validated run
 directory: :mod:`dlzoo.run.repeats`), with a progress line before and after it. Its
 outcome is read from that directory's ``metrics.json``. A finished protocol leaves
-``reproduce.json`` (its command and wall time) beside it, so the same command with the
-same ``dir=`` goes on after a stop: what finished with the same command is read back,
-not trained again.
+``reproduce.json`` (its wall time) beside it, so the same command with the same ``dir=``
+goes on after a stop: what finished is read back, not trained again, and a folder whose
+run was composed otherwise than the protocol is now is refused before anything trains.
 """
 
 from __future__ import annotations
@@ -97,14 +97,14 @@ def outcome_of(
     )
 
 
-def finished_seconds(protocol: Protocol, run_dir: Path, budget: bool) -> float | None:
-    """The wall time of an earlier run of the same command in ``run_dir``, or ``None``
-    where there is none (or it ran another command, or stopped before its summary)."""
+def finished_seconds(run_dir: Path) -> float | None:
+    """The wall time of a protocol that finished in ``run_dir``, or ``None`` where
+    none did (no record, or it stopped before its summary). Whether it ran this
+    protocol's config is :func:`refuse_changed`'s question."""
     record = run_dir / RECORD_FILE
     if not record.is_file() or not (run_dir / METRICS_FILE).is_file():
         return None
-    done = json.loads(record.read_text())
-    return float(done["seconds"]) if done.get("command") == protocol.command(budget) else None
+    return float(json.loads(record.read_text())["seconds"])
 
 
 def refuse_changed(protocol: Protocol, run_dir: Path, budget: bool) -> None:
@@ -127,7 +127,7 @@ def refuse_changed(protocol: Protocol, run_dir: Path, budget: bool) -> None:
 
 
 def run_protocol(protocol: Protocol, run_dir: Path, budget: bool) -> float:
-    """Train one protocol into ``run_dir`` and record its command and wall time there
+    """Train one protocol into ``run_dir`` and record its wall time there
     (:data:`RECORD_FILE`); its wall time in seconds.
 
     Raises:
@@ -145,9 +145,7 @@ def run_protocol(protocol: Protocol, run_dir: Path, budget: bool) -> float:
             f"{run_dir}): run the same command with dir={run_dir.parent} to go on"
         )
     seconds = time.perf_counter() - started
-    write_json_atomic(
-        run_dir / RECORD_FILE, {"command": protocol.command(budget), "seconds": seconds}
-    )
+    write_json_atomic(run_dir / RECORD_FILE, {"seconds": seconds})
     return seconds
 
 
@@ -157,7 +155,7 @@ def reproduce(protocols: list[Protocol], log_dir: Path, budget: bool) -> list[Ou
     Args:
         protocols: the protocols, in order (those named by ``against`` first).
         log_dir: the folder of their run directories; a protocol already finished
-            there with the same command is read back, not trained again.
+            there with the same config is read back, not trained again.
         budget: run each with its ``budget`` overrides.
 
     Returns:
@@ -179,7 +177,7 @@ def reproduce(protocols: list[Protocol], log_dir: Path, budget: bool) -> list[Ou
     outcomes: dict[str, Outcome] = {}
     for i, protocol in enumerate(protocols, start=1):
         head = f"[{i}/{len(protocols)}] {protocol.name}"
-        seconds = finished_seconds(protocol, log_dir / protocol.name, budget)
+        seconds = finished_seconds(log_dir / protocol.name)
         if seconds is None:
             say(f"{head}: {' '.join(protocol.command(budget))}")
             seconds = run_protocol(protocol, log_dir / protocol.name, budget)
